@@ -1,0 +1,3 @@
+"""oms_host: see the package issue; the public API is exported here."""
+
+__all__: list[str] = []

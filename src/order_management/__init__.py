@@ -1,0 +1,3 @@
+"""order_management: see the package issue; the public API is exported here."""
+
+__all__: list[str] = []

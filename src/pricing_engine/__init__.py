@@ -1,0 +1,3 @@
+"""pricing_engine: see the package issue; the public API is exported here."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The safe rule language and ruleset loader shared by both cores."""
+
+__all__: list[str] = []
