@@ -17,7 +17,7 @@ import decimal
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
@@ -80,7 +80,7 @@ class RoundingScope(StrEnum):
     DOCUMENT = "document"
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_currencies() -> frozenset[str]:
     """Every ISO 4217 code babel knows (cached; babel's data never changes in a run)."""
     return frozenset(list_currencies())
