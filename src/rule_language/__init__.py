@@ -6,6 +6,7 @@ own parser, type-checks them against a declared schema at load time, and
 compiles them once into a fast callable and an exact sympy form.
 """
 
+from .builtin_kinds import BUILTIN_KINDS, schema_from_symbols
 from .errors import (
     EvaluationError,
     MissingValueError,
@@ -18,10 +19,32 @@ from .errors import (
 from .expression import CompiledExpression, compile_expression
 from .parser import MAX_DEPTH, MAX_LENGTH, parse
 from .printer import pretty
+from .rulesets import (
+    CompileContext,
+    LinkContext,
+    LoadedRuleset,
+    Problem,
+    RulesetBundle,
+    RulesetHeader,
+    RulesetKind,
+    Severity,
+    load_ruleset_dir,
+    load_rulesets,
+    read_sources,
+)
 from .runtime import DECIMAL_CONTEXT, round_to_step
+from .scenarios import ScenarioOutcome, ScenarioRunner, run_scenarios
 from .schema import Schema, suggest
 from .source import Location, Origin
 from .symbolic import Atom
+from .tables import (
+    Aggregation,
+    CompiledDecisionTable,
+    DecisionResult,
+    DecisionTableSpec,
+    HitPolicy,
+    compile_decision_table,
+)
 from .types import (
     BOOLEAN,
     DATE,
@@ -42,6 +65,7 @@ from .types import (
 
 __all__ = [
     "BOOLEAN",
+    "BUILTIN_KINDS",
     "DATE",
     "DECIMAL",
     "DECIMAL_CONTEXT",
@@ -49,31 +73,52 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_LENGTH",
     "STRING",
+    "Aggregation",
     "Atom",
+    "CompileContext",
+    "CompiledDecisionTable",
     "CompiledExpression",
+    "DecisionResult",
+    "DecisionTableSpec",
     "EnumType",
     "EvaluationError",
+    "HitPolicy",
+    "LinkContext",
     "ListType",
+    "LoadedRuleset",
     "Location",
     "MissingValueError",
     "MoneyType",
     "Origin",
+    "Problem",
     "RecordType",
     "RuleLanguageError",
     "RuleSyntaxError",
     "RuleTypeError",
+    "RulesetBundle",
+    "RulesetHeader",
+    "RulesetKind",
     "RulesetLoadError",
+    "ScenarioOutcome",
+    "ScenarioRunner",
     "Schema",
+    "Severity",
     "Type",
     "UnknownSymbolError",
+    "compile_decision_table",
     "compile_expression",
     "enum",
     "list_of",
+    "load_ruleset_dir",
+    "load_rulesets",
     "money",
     "parse",
     "pretty",
+    "read_sources",
     "record",
     "round_to_step",
+    "run_scenarios",
+    "schema_from_symbols",
     "suggest",
     "type_from_spec",
 ]

@@ -36,10 +36,16 @@ class Origin:
     line: int = 1
     column: int = 1
     indent: int = 1
+    positions: tuple[tuple[int, int], ...] | None = None
+    """Exact (line, column) of every character, when the text was unfolded from YAML."""
 
     def locate(self, text: str, offset: int) -> Location:
         """The file location of character ``offset`` of ``text``."""
         offset = max(0, min(offset, len(text)))
+        if self.positions:
+            line, column = self.positions[min(offset, len(self.positions) - 1)]
+            return Location(self.file, line, column + (offset - len(self.positions) + 1
+                                                       if offset >= len(self.positions) else 0))
         before = text[:offset]
         newlines = before.count("\n")
         if newlines == 0:
