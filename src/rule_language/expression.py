@@ -115,7 +115,8 @@ class CompiledExpression:
                 value = _lookup(env, symbol.name)
             substitutions[symbol] = _to_sympy_value(value)
         result = form.xreplace(substitutions) if substitutions else form
-        result = sympy.simplify(result) if not isinstance(result, sympy.logic.boolalg.BooleanAtom) else result
+        if not (isinstance(result, sympy.logic.boolalg.BooleanAtom) or result.is_Number):
+            result = sympy.simplify(result)
         if result is sympy.true:
             return True
         if result is sympy.false:
