@@ -60,6 +60,28 @@ def _number(value: int | Decimal) -> sympy.Expr:
     return sympy.Rational(numerator, 10 ** (-exponent))
 
 
+def _relate(relation: Any, left: Any, right: Any) -> Any:
+    """``relation(left, right)`` with any numeric ``if`` turned into boolean logic.
+
+    sympy mis-simplifies a ``Piecewise`` whose condition contains another
+    ``Piecewise`` (it folded ``if (if p then x else y) <= x then x else y`` to
+    ``x``), so a comparison never keeps a ``Piecewise`` operand: each branch
+    becomes ``branch condition and branch comparison``.
+    """
+    left, right = sympy.piecewise_fold(left), sympy.piecewise_fold(right)
+    for index, side in enumerate((left, right)):
+        if isinstance(side, sympy.Piecewise):
+            alternatives = []
+            earlier: list[Any] = []
+            for branch, condition in side.args:
+                pair = (branch, right) if index == 0 else (left, branch)
+                alternatives.append(sympy.And(condition, *[sympy.Not(c) for c in earlier],
+                                              _relate(relation, *pair)))
+                earlier.append(condition)
+            return sympy.Or(*alternatives)
+    return relation(left, right)
+
+
 class _Translator:
     def __init__(self, tree: TypedTree) -> None:
         # Our own copy of the type table: translation synthesises a few boolean nodes.
@@ -140,7 +162,7 @@ class _Translator:
                 equal = self.synthesised(Compare("=", node.left, node.right, span=node.span))
                 return sympy.Not(self.equality(equal, node.left, node.right))
             return self.atom(node)
-        return _RELATIONS[node.op](self.go(node.left), self.go(node.right))
+        return _relate(_RELATIONS[node.op], self.go(node.left), self.go(node.right))
 
     def go_In(self, node: In) -> Any:
         if not isinstance(node.options, ListLiteral):
@@ -154,7 +176,8 @@ class _Translator:
 
     def go_Between(self, node: Between) -> Any:
         value = self.go(node.value)
-        return sympy.And(sympy.Le(self.go(node.low), value), sympy.Le(value, self.go(node.high)))
+        return sympy.And(_relate(sympy.Le, self.go(node.low), value),
+                         _relate(sympy.Le, value, self.go(node.high)))
 
     def go_If(self, node: If) -> Any:
         condition = self.go(node.condition)
