@@ -240,12 +240,23 @@ class RulesetBundle:
 
 def _pydantic_problems(error: pydantic.ValidationError, document: YamlDocument) -> list[Problem]:
     problems = []
-    for item in error.errors(include_url=False):
+    items = error.errors(include_url=False)
+    # A misspelt field is both "unknown" and, for the field meant, "missing": report it once.
+    misspelt = set()
+    for item in items:
+        if item["type"] == "extra_forbidden":
+            path = _document_path(document.data, tuple(item["loc"]))
+            hint = suggest(str(path[-1]), _known_fields(error, path[:-1]))
+            for other in items:
+                if other["type"] == "missing" and hint and f"`{other['loc'][-1]}`" in hint:
+                    misspelt.add(tuple(other["loc"]))
+    for item in items:
         loc = tuple(item["loc"])
         path = _document_path(document.data, loc)
         field_name = str(loc[-1]) if loc else ""
         if item["type"] == "missing":
-            problems.append(Problem.at(document.location(path), f"missing field `{field_name}`"))
+            if loc not in misspelt:
+                problems.append(Problem.at(document.location(path), f"missing field `{field_name}`"))
         elif item["type"] == "extra_forbidden":
             known = _known_fields(error, path[:-1])
             problems.append(Problem.at(document.key_location(path), f"unknown field `{field_name}`",

@@ -26,6 +26,8 @@ Path = tuple[str | int, ...]
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
 _MAX_BYTES = 5_000_000
+_PLAIN_TAGS = frozenset(_TAG + name for name in
+                        ("map", "seq", "str", "null", "bool", "int", "float", "timestamp"))
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class YamlDocument:
     def origin_of(self, path: Path) -> Origin:
         """The :class:`Origin` of the string at ``path``, exact per character."""
         node = self.nodes.get(tuple(path))
+        if node is None and path and isinstance(self.nodes.get(tuple(path[:-1])), yaml.ScalarNode):
+            node = self.nodes[tuple(path[:-1])]  # a short form: `name: "text"` for `name: {field: text}`
         if not isinstance(node, yaml.ScalarNode):
             loc = self.location(path)
             return Origin(self.file, loc.line, loc.column)
@@ -125,6 +129,10 @@ class _Builder:
         self.document.nodes[path] = node
         if depth > 100:
             self.problem(node, "the document is nested too deeply")
+            return None
+        if node.tag not in _PLAIN_TAGS:
+            self.problem(node, f"unsupported YAML tag {node.tag!r}",
+                         hint="rulesets contain plain text, numbers, dates, lists and mappings only")
             return None
         if isinstance(node, yaml.MappingNode):
             result: dict[Any, Any] = {}
@@ -194,6 +202,10 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[YamlProbl
         root = yaml.compose(text, Loader=_SAFE_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and (mark is None or mark.index >= len(text.rstrip())):
+            # Noticed only at the end of the file (an unclosed bracket or quote):
+            # the place where the unfinished construct started is the useful one.
+            mark = exc.context_mark
         location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
         message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
         return None, [YamlProblem(location, f"invalid YAML: {message}")]
