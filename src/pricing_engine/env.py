@@ -1,0 +1,92 @@
+"""The symbols pricing rules may read, and the environments they are evaluated on.
+
+Every pricing expression (entry and discount conditions, option-price formulas,
+derived-list formulas, tax conditions) is type-checked at load time against
+:data:`PRICING_SCHEMA`, optionally extended by the file's own ``inputs:``
+declarations for ``line.options.*`` and ``customer.attributes.*``. At pricing
+time the engine builds one nested mapping per order and one per line; values are
+Decimals, never floats. Absent text values are ``None`` (a comparison with them is
+simply false); money values are Decimals in the order currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rule_language import (
+    BOOLEAN,
+    DATE,
+    DECIMAL,
+    INTEGER,
+    STRING,
+    RuleLanguageError,
+    Schema,
+    list_of,
+    money,
+    type_from_spec,
+)
+
+__all__ = [
+    "DECLARABLE_PREFIXES",
+    "DERIVED_SCHEMA",
+    "PRICING_SCHEMA",
+    "declared_schema",
+]
+
+_ORDER_SYMBOLS: dict[str, Any] = {
+    "as_of": DATE,
+    "order.id": STRING,
+    "order.currency": STRING,
+    "order.channel": STRING,
+    "order.coupons": list_of(STRING),
+    "order.subtotal": money(None),
+    "order.quantity": DECIMAL,
+    "order.line_count": INTEGER,
+    "customer.id": STRING,
+    "customer.account": STRING,
+    "customer.segment": STRING,
+    "customer.tax_exempt": BOOLEAN,
+    "ship_to.country": STRING,
+    "ship_to.region": STRING,
+    "ship_to.postal_code": STRING,
+}
+_LINE_SYMBOLS: dict[str, Any] = {
+    "line.id": STRING,
+    "line.sku": STRING,
+    "line.category": STRING,
+    "line.tax_class": STRING,
+    "line.quantity": DECIMAL,
+    "line.unit": STRING,
+    "line.unit_price": money(None),
+    "line.amount": money(None),
+    "line.list_amount": money(None),
+}
+
+#: What every pricing expression may read.
+PRICING_SCHEMA = Schema.of({**_ORDER_SYMBOLS, **_LINE_SYMBOLS})
+#: Derived price-list formulas also read the base list's price and the cost.
+DERIVED_SCHEMA = PRICING_SCHEMA.extend({"base_price": money(None), "cost": money(None)})
+#: ``inputs:`` may only declare symbols under these prefixes.
+DECLARABLE_PREFIXES = ("line.options.", "customer.attributes.")
+
+
+def declared_schema(
+    base: Schema, inputs: Mapping[str, Any], report: Any, path: tuple[Any, ...]
+) -> Schema:
+    """``base`` extended by a file's ``inputs:`` (``{"line.options.length": "integer"}``).
+
+    Problems go to ``report(path, message, hint)``; bad declarations are skipped.
+    """
+    extra: dict[str, Any] = {}
+    for name, spec in inputs.items():
+        where = (*path, name)
+        if not str(name).startswith(DECLARABLE_PREFIXES):
+            report(where, f"cannot declare {name!r}",
+                   f"inputs may declare {' or '.join(p + '*' for p in DECLARABLE_PREFIXES)}")
+            continue
+        try:
+            extra[str(name)] = type_from_spec(spec)
+        except RuleLanguageError as exc:
+            report(where, exc.message, exc.hint)
+    return base.extend(extra) if extra else base

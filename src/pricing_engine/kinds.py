@@ -1,0 +1,69 @@
+"""The ruleset kinds the pricing engine contributes to the loader, and its
+bundle-wide scenario runner.
+
+``RULESET_KINDS`` is what ``tarif check``/``tarif test`` and ``load_rulesets``
+need to read pricing files; ``SCENARIO_RUNNERS["price_order"]`` lets a scenario
+file price an order (``given`` is the order, optionally with ``as_of``) and
+compare the priced result, reshaped for readable expectations: lines and taxes
+keyed by id, promotions by rule id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from pricing_engine.adjustments import LimitsFile, compile_limits
+from pricing_engine.catalog import CatalogFile, compile_catalog, link_catalogs
+from pricing_engine.discounts import DiscountRulesFile, compile_discount_rules, link_discount_rules
+from pricing_engine.engine import price_order
+from pricing_engine.models import PricedOrder
+from pricing_engine.price_lists import PriceListFile, compile_price_list, link_price_lists
+from pricing_engine.services import ServiceFile, compile_services, link_services
+from pricing_engine.tax_rules import TaxRulesFile, compile_tax_rules
+from rule_language import RulesetKind
+
+__all__ = ["RULESET_KINDS", "SCENARIO_RUNNERS", "scenario_view"]
+
+RULESET_KINDS: tuple[RulesetKind, ...] = (
+    RulesetKind("price_list", PriceListFile, compile_price_list, link_price_lists),
+    RulesetKind("product_catalog", CatalogFile, compile_catalog, link_catalogs),
+    RulesetKind("discount_rules", DiscountRulesFile, compile_discount_rules, link_discount_rules),
+    RulesetKind("tax_rules", TaxRulesFile, compile_tax_rules),
+    RulesetKind("service_charges", ServiceFile, compile_services, link_services),
+    RulesetKind("manual_adjustment_limits", LimitsFile, compile_limits),
+)
+
+
+def scenario_view(priced: PricedOrder) -> dict[str, Any]:
+    """The priced order as plain data keyed for subset comparison.
+
+    >>> sorted(scenario_view.__annotations__)
+    ['priced', 'return']
+    """
+    data = priced.model_dump(mode="python")
+    data["lines"] = {ln["line_id"]: ln for ln in data["lines"]}
+    for ln in data["lines"].values():
+        ln["taxes"] = {t["tax_id"]: t for t in ln["taxes"]}
+        ln["charges"] = {c["id"]: c for c in ln["charges"]}
+        ln["steps"] = [f"{s['stage']}:{s['rule']}" for s in ln["waterfall"]]
+    data["taxes"] = {t["tax_id"]: t for t in data["taxes"]}
+    data["promotions"] = {p["rule"]: p for p in data["promotions"]}
+    data["totals"]["recurring"] = {r["period"]: r for r in data["totals"]["recurring"]}
+    return data
+
+
+def _run_price_order(bundle: Any, given: Mapping[str, Any], as_of: dt.date | None) -> Any:
+    order = dict(given)
+    day = order.pop("as_of", None) or as_of
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day)
+    if day is None:
+        raise ValueError("a price_order scenario needs `as_of` (in the case or the file)")
+    return scenario_view(price_order(order, bundle, day))
+
+
+SCENARIO_RUNNERS: Mapping[str, Callable[..., Any]] = MappingProxyType(
+    {"price_order": _run_price_order})
