@@ -203,8 +203,9 @@ class ServiceChargeStage:
             terms = wl.line.service
             start = (terms.start_date if terms and terms.start_date else state.as_of)
             usage = terms.usage if terms else {}
-            due = _ZERO
-            raw_due = _ZERO
+            nothing = quantize(_ZERO, cur, policy.mode)
+            due = nothing
+            raw_due = nothing
             for ch in svc.charges:
                 loc = ("lines", wl.index, "sku")
                 price, rate = self._price(state, ch.price, loc)
@@ -225,7 +226,7 @@ class ServiceChargeStage:
                     per = policy.round(per_raw, cur)
                     first = policy.round(_CTX.multiply(per_raw, sch.first_period_fraction), cur)
                     in_trial = svc.trial_days > 0
-                    today = _ZERO if in_trial else first
+                    today = nothing if in_trial else first
                     term_total = None
                     if svc.term_periods is not None:
                         stub = first if sch.first_period_fraction != 1 else _ZERO
@@ -258,7 +259,7 @@ class ServiceChargeStage:
                     wl.charges.append(ChargeLine(
                         id=ch.id, kind=ch.kind, description=ch.description,
                         period=ch.period.label, unit_price=unit_price, quantity=estimate,
-                        amount=amount, due_today=_ZERO))
+                        amount=amount, due_today=nothing))
             state.record(wl, Stage.SERVICE, svc.sku, svc.ref,
                          "due today: " + ", ".join(f"{c.id} {_fmt(c.due_today)}"
                                                    for c in wl.charges), due, raw_due)
