@@ -1,0 +1,210 @@
+"""Orders as the order desk and importing systems see them.
+
+An :class:`Order` is an immutable pydantic model: every change produces a new
+version (see :mod:`order_management.revisions`). Amounts are Decimals (floats
+are refused), dates are dates, and kinds are ``StrEnum``s. Prices are not part
+of the order a person types in: they are computed by the pricing engine and
+kept beside it in the :class:`OrderRecord`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Address",
+    "Channel",
+    "Customer",
+    "LineKind",
+    "LineStatus",
+    "ManualDiscount",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "Party",
+    "Quantity",
+    "ServiceTerms",
+]
+
+
+def _exact(value: Any) -> Any:
+    if isinstance(value, float):
+        raise TypeError(f"a float ({value!r}) is not an exact quantity or amount; use a decimal string")
+    return value
+
+
+Quantity = Annotated[Decimal, BeforeValidator(_exact)]
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    STORE = "store"
+    CALL_CENTRE = "call_centre"
+    MARKETPLACE = "marketplace"
+    EDI = "edi"
+
+
+class LineKind(StrEnum):
+    SKU = "sku"
+    CONFIGURED = "configured"
+    SERVICE = "service"
+
+
+class OrderStatus(StrEnum):
+    """Where an order is in its life; part 2 (orchestration) moves it beyond BOOKED."""
+
+    ENTERED = "entered"          # captured, not yet promised
+    BOOKED = "booked"            # validated, priced, promised and reserved
+    BACKORDERED = "backordered"  # booked, but some lines wait for supply
+    ON_HOLD = "on_hold"
+    AWAITING_APPROVAL = "awaiting_approval"
+    IN_FULFILMENT = "in_fulfilment"
+    SHIPPED = "shipped"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class LineStatus(StrEnum):
+    OPEN = "open"
+    RESERVED = "reserved"
+    BACKORDERED = "backordered"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class Address(BaseModel):
+    model_config = _FROZEN
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    region: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    street: str | None = None
+
+
+class Party(BaseModel):
+    """A bill-to or ship-to party: who, and where."""
+
+    model_config = _FROZEN
+    id: str | None = None
+    name: str = Field(min_length=1)
+    address: Address
+
+
+class Customer(BaseModel):
+    """Customer master data that defaulting and validation rules read."""
+
+    model_config = _FROZEN
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    segment: str = "standard"
+    account: str | None = None
+    demand_class: str | None = Field(None, description="allocation class for scarce supply")
+    credit_limit: Decimal | None = Field(None, description="in the customer's currency; None: no limit")
+    open_balance: Decimal = Decimal(0)
+    currency: str = "EUR"
+    payment_terms: str | None = None
+    bill_to: Party | None = None
+    ship_to: Party | None = None
+    tax_exemptions: tuple[str, ...] = ()
+    blocked: bool = False
+
+
+class ManualDiscount(BaseModel):
+    """A price change entered by a person, passed on to the pricing engine."""
+
+    model_config = _FROZEN
+    type: str = Field(pattern=r"^(percent|amount|override)$")
+    value: Quantity
+    reason: str = Field(min_length=1)
+    role: str = Field(min_length=1)
+    entered_by: str | None = None
+
+
+class ServiceTerms(BaseModel):
+    model_config = _FROZEN
+    start_date: dt.date | None = None
+    usage: dict[str, Quantity] = Field(default_factory=dict)
+
+
+class OrderLine(BaseModel):
+    """One line: a plain SKU, a configured product (with its options), or a service."""
+
+    model_config = _FROZEN
+    line_id: str = Field(min_length=1, max_length=40)
+    kind: LineKind = LineKind.SKU
+    sku: str = Field(min_length=1, max_length=80)
+    quantity: Quantity = Field(gt=0)
+    unit: str | None = None
+    product_model: str | None = Field(None, description="configured lines: the product_model ruleset")
+    options: dict[str, str | int | bool | Quantity] = Field(default_factory=dict)
+    service: ServiceTerms | None = None
+    requested_date: dt.date | None = None
+    manual_discounts: tuple[ManualDiscount, ...] = ()
+    status: LineStatus = LineStatus.OPEN
+    promised_date: dt.date | None = None
+    ship_from: str | None = None
+    shipped_quantity: Quantity = Decimal(0)
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> OrderLine:
+        if self.kind == LineKind.CONFIGURED and not self.product_model:
+            raise ValueError("a configured line needs `product_model`")
+        if self.kind != LineKind.CONFIGURED and self.product_model:
+            raise ValueError("only configured lines have a `product_model`")
+        if self.service is not None and self.kind != LineKind.SERVICE:
+            raise ValueError("only service lines have `service` terms")
+        return self
+
+
+class Order(BaseModel):
+    """A sales order; immutable — revisions produce new versions."""
+
+    model_config = _FROZEN
+    order_id: str = Field(min_length=1, max_length=64)
+    version: int = Field(1, ge=1)
+    source_system: str | None = Field(None, description="importing system, with external_ref the import key")
+    external_ref: str | None = None
+    customer_id: str = Field(min_length=1)
+    channel: Channel = Channel.WEB
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    requested_date: dt.date | None = None
+    bill_to: Party | None = None
+    ship_to: Party | None = None
+    payment_terms: str | None = None
+    warehouse: str | None = Field(None, description="preferred ship-from location")
+    price_list: str | None = None
+    coupons: tuple[str, ...] = ()
+    manual_discounts: tuple[ManualDiscount, ...] = ()
+    status: OrderStatus = OrderStatus.ENTERED
+    lines: tuple[OrderLine, ...] = Field(min_length=1)
+    notes: str | None = None
+    attributes: dict[str, str | int | bool | Quantity] = Field(default_factory=dict)
+
+    @field_validator("lines")
+    @classmethod
+    def _unique_line_ids(cls, lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:
+        seen: set[str] = set()
+        for line in lines:
+            if line.line_id in seen:
+                raise ValueError(f"duplicate line_id {line.line_id!r}")
+            seen.add(line.line_id)
+        return lines
+
+    @model_validator(mode="after")
+    def _import_key_is_whole(self) -> Order:
+        if (self.source_system is None) != (self.external_ref is None):
+            raise ValueError("source_system and external_ref go together")
+        return self
+
+    def line(self, line_id: str) -> OrderLine:
+        for line in self.lines:
+            if line.line_id == line_id:
+                return line
+        raise KeyError(line_id)

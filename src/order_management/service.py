@@ -1,0 +1,257 @@
+"""Capturing and revising orders: the order layer's thin service.
+
+:class:`OrderService` is the imperative shell around the pure pieces. Capture
+runs, in this order: defaulting rules → configurator check of configured lines
+→ pricing → validation rules (with the priced totals) → promising and
+reservation → one atomic save. Every problem found before the save is reported
+at once, with field paths, and nothing is stored or reserved for a rejected
+order. If the save itself fails, the reservations just made are released.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+
+from .context import Totals
+from .errors import FieldProblem, OrderValidationError, ProcessingConstraintError, Severity
+from .model import Customer, LineKind, LineStatus, Order, OrderStatus
+from .ports import (
+    Clock,
+    CustomerDirectory,
+    LinePromise,
+    LinePromiseStatus,
+    OrderRecord,
+    Pricer,
+    ProductChecker,
+    Promiser,
+    UnitOfWork,
+)
+from .revisions import Revision, diff
+from .rules import OrderRules
+
+__all__ = ["CaptureResult", "OrderService", "problems_from_pydantic"]
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    """A stored order with what capture computed and noted."""
+
+    record: OrderRecord
+    created: bool = True
+    warnings: tuple[FieldProblem, ...] = ()
+    defaults_applied: tuple[str, ...] = ()
+
+    @property
+    def order(self) -> Order:
+        return self.record.order
+
+
+def problems_from_pydantic(error: pydantic.ValidationError, prefix: str = "") -> list[FieldProblem]:
+    """pydantic's errors as field problems (``orders[3].lines[2].quantity``)."""
+    problems = []
+    for item in error.errors(include_url=False):
+        path = prefix
+        for part in item["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            else:
+                path += f".{part}" if path else str(part)
+        problems.append(FieldProblem(path or "order", item["msg"]))
+    return problems
+
+
+@dataclass
+class OrderService:
+    """Capture, revise and cancel orders against rules, prices and supply."""
+
+    rules: OrderRules
+    customers: CustomerDirectory
+    unit_of_work: Callable[[], UnitOfWork]
+    clock: Clock
+    pricer: Pricer
+    promiser: Promiser
+    products: ProductChecker | None = None
+    today: Callable[[dt.datetime], dt.date] = field(default=lambda now: now.date())
+
+    # -- capture -----------------------------------------------------------------
+    def capture(self, draft: Order | Mapping[str, Any], actor: str, reason: str = "captured") -> CaptureResult:
+        """Validate, price, promise, reserve and store a new order.
+
+        Raises :class:`OrderValidationError` listing every problem; nothing is
+        stored or reserved then. An order imported twice (same source system
+        and external reference) is returned as it was, not created again.
+        """
+        order = self._parse(draft)
+        with self.unit_of_work() as uow:
+            if order.source_system and order.external_ref:
+                existing = uow.orders.find_by_external_ref(order.source_system, order.external_ref)
+                if existing is not None:
+                    return CaptureResult(existing, created=False)
+        customer = self._customer(order)
+        now = self.clock.now()
+        as_of = self.today(now)
+        order, applied = self.rules.apply_defaults(order, customer, as_of)
+        pricing, warnings, holds = self._check(order, customer, as_of)
+        promises = self.promiser.reserve(order, customer, as_of)
+        order = _with_promises(order, promises)
+        order = order.model_copy(update={"status": _status(order, pricing.requires_approval, holds)})
+        revision = Revision(1, now, actor, reason, (), order)
+        record = OrderRecord(order, (revision,), pricing, tuple(promises), tuple(holds))
+        try:
+            with self.unit_of_work() as uow:
+                uow.orders.add(record)
+                uow.commit()
+        except Exception:
+            self.promiser.release(order.order_id)
+            raise
+        return CaptureResult(record, True, tuple(warnings), tuple(applied))
+
+    def check_availability(self, draft: Order | Mapping[str, Any]) -> list[LinePromise]:
+        """What could be promised for ``draft`` now; commits nothing."""
+        order = self._parse(draft)
+        customer = self._customer(order)
+        return self.promiser.check(order, customer, self.today(self.clock.now()))
+
+    # -- revise and cancel ----------------------------------------------------------
+    def revise(self, order_id: str, changes: Mapping[str, Any], actor: str, reason: str) -> CaptureResult:
+        """Apply ``changes`` (top-level fields; ``lines`` replaces the lines) as a new version.
+
+        Processing constraints are checked against the order's current status;
+        a forbidden change raises :class:`ProcessingConstraintError` with each
+        rule's message. The new version is re-validated, re-priced and
+        re-promised; its reservations replace the old ones.
+        """
+        with self.unit_of_work() as uow:
+            current = uow.orders.get(order_id)
+        before = current.order
+        forbidden_keys = {"order_id", "version", "status", "source_system", "external_ref"}
+        bad = sorted(set(changes) & forbidden_keys)
+        if bad:
+            raise OrderValidationError([FieldProblem(k, "cannot be changed by a revision") for k in bad])
+        data = before.model_dump()
+        data.update({k: _dump(v) for k, v in changes.items()})
+        data["version"] = before.version + 1
+        after = self._parse(data)
+        customer = self._customer(after)
+        now = self.clock.now()
+        as_of = self.today(now)
+        blocked = self.rules.check_change(before, after, customer, as_of)
+        if blocked:
+            raise ProcessingConstraintError(blocked)
+        changed = diff(before, after)
+        if not changed:
+            return CaptureResult(current, created=False)
+        after, applied = self.rules.apply_defaults(after, customer, as_of)
+        pricing, warnings, holds = self._check(after, customer, as_of)
+        self.promiser.release(order_id)
+        promises = self.promiser.reserve(after, customer, as_of)
+        after = _with_promises(after, promises)
+        after = after.model_copy(update={"status": _status(after, pricing.requires_approval, holds)})
+        revision = Revision(after.version, now, actor, reason, tuple(changed), after)
+        record = OrderRecord(after, (*current.revisions, revision), pricing, tuple(promises), tuple(holds))
+        with self.unit_of_work() as uow:
+            uow.orders.update(record, expected_version=before.version)
+            uow.commit()
+        return CaptureResult(record, False, tuple(warnings), tuple(applied))
+
+    def cancel(self, order_id: str, actor: str, reason: str) -> OrderRecord:
+        """Cancel an order that has not shipped; its reservations are released."""
+        with self.unit_of_work() as uow:
+            current = uow.orders.get(order_id)
+        before = current.order
+        if before.status in (OrderStatus.SHIPPED, OrderStatus.CLOSED, OrderStatus.CANCELLED):
+            raise ProcessingConstraintError([FieldProblem(
+                "status", f"an order that is {before.status.value} cannot be cancelled")])
+        lines = tuple(line.model_copy(update={"status": LineStatus.CANCELLED}) for line in before.lines)
+        after = before.model_copy(update={"status": OrderStatus.CANCELLED, "lines": lines,
+                                          "version": before.version + 1})
+        revision = Revision(after.version, self.clock.now(), actor, reason, tuple(diff(before, after)), after)
+        record = OrderRecord(after, (*current.revisions, revision), current.pricing, (), current.hold_reasons)
+        with self.unit_of_work() as uow:
+            uow.orders.update(record, expected_version=before.version)
+            uow.commit()
+        self.promiser.release(order_id)
+        return record
+
+    # -- steps -----------------------------------------------------------------------
+    def _parse(self, draft: Order | Mapping[str, Any]) -> Order:
+        if isinstance(draft, Order):
+            return draft
+        data = dict(draft)
+        if not data.get("order_id"):
+            with self.unit_of_work() as uow:
+                data["order_id"] = uow.orders.next_order_id()
+        try:
+            return Order.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise OrderValidationError(problems_from_pydantic(exc)) from None
+
+    def _customer(self, order: Order) -> Customer:
+        try:
+            return self.customers.get(order.customer_id)
+        except LookupError:
+            problem = FieldProblem("customer_id", f"unknown customer {order.customer_id!r}")
+            raise OrderValidationError([problem]) from None
+
+    def _check(self, order: Order, customer: Customer, as_of: dt.date) -> tuple[Any, list[FieldProblem], list[str]]:
+        """Configurator, pricing and validation rules: all problems at once, or the results."""
+        problems: list[FieldProblem] = []
+        if customer.blocked:
+            problems.append(FieldProblem("customer_id", f"customer {customer.id} is blocked"))
+        if self.products is not None:
+            for index, line in enumerate(order.lines):
+                if line.kind == LineKind.CONFIGURED:
+                    problems.extend(FieldProblem(f"lines[{index}].{where}", message, "configurator")
+                                    for where, message in self.products.check(line))
+        pricing = None
+        try:
+            pricing = self.pricer.price(order, customer, as_of)
+        except OrderValidationError as exc:
+            problems.extend(exc.problems)
+        totals = Totals(pricing.subtotal, pricing.tax, pricing.total, pricing.line_net) if pricing else None
+        outcome = self.rules.validate(order, customer, as_of, totals)
+        problems.extend(outcome.problems)
+        errors = [p for p in problems if p.severity == Severity.ERROR]
+        if errors:
+            raise OrderValidationError(problems)
+        return pricing, [p for p in problems if p.severity != Severity.ERROR], list(outcome.hold_reasons)
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump()
+    if isinstance(value, list | tuple):
+        return [_dump(v) for v in value]
+    return value
+
+
+def _with_promises(order: Order, promises: list[LinePromise]) -> Order:
+    by_line = {p.line_id: p for p in promises}
+    lines = []
+    for line in order.lines:
+        promise = by_line.get(line.line_id)
+        if promise is None:
+            lines.append(line)
+            continue
+        status = {LinePromiseStatus.RESERVED: LineStatus.RESERVED,
+                  LinePromiseStatus.UNLIMITED: LineStatus.RESERVED,
+                  LinePromiseStatus.BACKORDERED: LineStatus.BACKORDERED}[promise.status]
+        ship_from = promise.ship_from[0][0] if promise.ship_from else None
+        lines.append(line.model_copy(update={"status": status, "promised_date": promise.promised_date,
+                                             "ship_from": ship_from}))
+    return order.model_copy(update={"lines": tuple(lines)})
+
+
+def _status(order: Order, requires_approval: bool, holds: list[str]) -> OrderStatus:
+    if holds:
+        return OrderStatus.ON_HOLD
+    if requires_approval:
+        return OrderStatus.AWAITING_APPROVAL
+    if any(line.status == LineStatus.BACKORDERED for line in order.lines):
+        return OrderStatus.BACKORDERED
+    return OrderStatus.BOOKED
