@@ -34,7 +34,7 @@ __all__ = [
 
 def _exact(value: Any) -> Any:
     if isinstance(value, float):
-        raise TypeError(f"a float ({value!r}) is not an exact quantity or amount; use a decimal string")
+        raise ValueError(f"a float ({value!r}) is not an exact quantity or amount; use a decimal string")
     return value
 
 

@@ -111,6 +111,26 @@ class OrderService:
             raise
         return CaptureResult(record, True, tuple(warnings), tuple(applied))
 
+    def check(self, draft: Order | Mapping[str, Any]) -> list[FieldProblem]:
+        """Every problem capture would report for ``draft``, without reserving or storing.
+
+        An order that was already imported (same import key) has no problems:
+        capturing it again returns the stored order.
+        """
+        try:
+            order = self._parse(draft)
+            with self.unit_of_work() as uow:
+                if order.source_system and order.external_ref and uow.orders.find_by_external_ref(
+                        order.source_system, order.external_ref):
+                    return []
+            customer = self._customer(order)
+            as_of = self.today(self.clock.now())
+            order, _ = self.rules.apply_defaults(order, customer, as_of)
+            self._check(order, customer, as_of)
+        except OrderValidationError as exc:
+            return [p for p in exc.problems if p.severity == Severity.ERROR]
+        return []
+
     def check_availability(self, draft: Order | Mapping[str, Any]) -> list[LinePromise]:
         """What could be promised for ``draft`` now; commits nothing."""
         order = self._parse(draft)
