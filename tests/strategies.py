@@ -1,4 +1,4 @@
-"""Shared hypothesis strategies and the deterministic CI profile.
+"""Shared hypothesis strategies (the suite-wide profiles live in ``tests/conftest.py``).
 
 Currencies are drawn from babel's own list (so 0-decimal JPY/KRW and 3-decimal
 BHD/KWD/JOD are always in play); amounts are generated in a currency's minor
@@ -7,11 +7,9 @@ units so they are exactly representable in it.
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision, list_currencies
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 __all__ = [
@@ -23,17 +21,6 @@ __all__ = [
     "quantities",
     "weights",
 ]
-
-settings.register_profile(
-    "tarif-ci",
-    derandomize=True,
-    max_examples=60,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile("tarif-dev", max_examples=400, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "tarif-ci"))
 
 #: Every ISO code babel knows with its precision, sorted for reproducibility.
 ALL_CURRENCIES: tuple[str, ...] = tuple(sorted(list_currencies()))

@@ -128,7 +128,7 @@ def build_result(state: PricingState) -> PricedOrder:
             if ch.kind is ChargeKind.ONE_TIME:
                 one_time += ch.amount
             elif ch.kind is ChargeKind.RECURRING and ch.period:
-                r = recurring.setdefault(ch.period, [_ZERO, _ZERO])
+                r = recurring.setdefault(ch.period, [zero, zero])
                 r[0] += ch.amount
                 if wl.tax_rates and wl.tax_policy is not None:
                     pol = wl.tax_policy

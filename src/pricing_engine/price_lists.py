@@ -277,6 +277,11 @@ def compile_price_list(model: PriceListFile, ctx) -> PriceList:
     for i, e in enumerate(model.entries):
         path = ("entries", i)
         eid = _entry_id(i, e)
+        if not e.id and eid in ids:  # a second entry for the same SKU/category
+            n = 2
+            while f"{eid}#{n}" in ids:
+                n += 1
+            eid = f"{eid}#{n}"
         if eid in ids:
             first_line = ctx.location(("entries", ids[eid])).line
             ctx.error((*path, "id") if e.id else path,

@@ -893,16 +893,29 @@ class DocumentRoundingStage:
         for policy, lines in groups.items():
             exact = sum((wl.amount for wl in lines), _ZERO)
             total = policy.round(exact, cur)
-            rounded = [quantize(wl.amount, cur, policy.mode) for wl in lines]
-            diff = _CTX.subtract(total, sum(rounded, _ZERO))
-            shares = allocate(Money(diff, cur), [wl.amount for wl in lines])
-            for wl, r, s in zip(lines, rounded, shares, strict=True):
-                after = max(_ZERO, _CTX.add(r, s.amount))
+            finals = spread_rounding([wl.amount for wl in lines], policy, cur)
+            listed = [wl.list_amount if wl.list_amount is not None else wl.amount for wl in lines]
+            for wl, lst in zip(lines, spread_rounding(listed, policy, cur), strict=True):
+                wl.list_amount = lst
+            for wl, after in zip(lines, finals, strict=True):
                 if after != wl.amount:
                     state.record(wl, Stage.DOCUMENT_ROUNDING, policy.mode.value,
                                  wl.price_list.ref if wl.price_list else "",
                                  f"document rounding: total {_fmt(exact)} → {_fmt(total)}",
                                  after, _CTX.subtract(after, wl.amount))
+
+
+def spread_rounding(amounts: Sequence[Decimal], policy: Any, currency: str) -> list[Decimal]:
+    """Round each amount, then spread ``round(sum) - sum(rounded)`` back by size.
+
+    The results sum exactly to the rounded document total (largest remainder,
+    via :func:`~pricing_engine.allocation.allocate`); none goes below zero.
+    """
+    total = policy.round(sum(amounts, _ZERO), currency)
+    rounded = [quantize(a, currency, policy.mode) for a in amounts]
+    diff = _CTX.subtract(total, sum(rounded, _ZERO))
+    shares = allocate(Money(diff, currency), [abs(a) for a in amounts])
+    return [max(_ZERO, _CTX.add(r, s.amount)) for r, s in zip(rounded, shares, strict=True)]
 
 
 # --- 9. tax ---------------------------------------------------------------------------------------

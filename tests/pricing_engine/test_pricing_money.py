@@ -21,7 +21,7 @@ from pricing_engine.rounding import (
     currency_exponent,
     quantize,
 )
-from strategies import currencies, money_amounts, weights
+from tests.strategies import currencies, money_amounts, weights
 
 
 def eur(s: str) -> Money:

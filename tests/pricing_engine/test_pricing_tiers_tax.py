@@ -18,7 +18,7 @@ from pricing_engine.tiers import (
     price_package,
     price_tiers,
 )
-from strategies import currencies, money_amounts, percentages, quantities
+from tests.strategies import currencies, money_amounts, percentages, quantities
 
 D = Decimal
 STRIPE = [
