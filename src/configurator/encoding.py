@@ -33,13 +33,15 @@ class Encoding:
         return self.base[variable] + value
 
     def decode(self, model: list[int] | tuple[int, ...], sizes: tuple[int, ...]) -> tuple[int, ...]:
-        """The value index of every variable in a SAT model (a list of signed literals)."""
-        true = {lit for lit in model if lit > 0}
+        """The value index of every variable in a SAT model.
+
+        ``model`` is pysat's model list, where entry ``n - 1`` is ``±n``.
+        """
         out = []
         for i, size in enumerate(sizes):
-            b = self.base[i]
+            b = self.base[i] - 1
             for k in range(size):
-                if b + k in true:
+                if model[b + k] > 0:
                     out.append(k)
                     break
             else:  # pragma: no cover - exactly-one clauses forbid it

@@ -132,7 +132,7 @@ class SatSolver:
             for k in mask_values(open_values):
                 if self._flip_ok(solution, v, k):
                     confirmed[v] |= 1 << k
-                    flipped = solution[:v] + (k,) + solution[v + 1:]
+                    flipped = (*solution[:v], k, *solution[v + 1:])
                     self._remember(flipped)
 
     # -- stage 3 ------------------------------------------------------------------------
