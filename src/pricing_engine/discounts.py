@@ -58,7 +58,9 @@ __all__ = [
     "DiscountIndex",
     "DiscountRulesFile",
     "DiscountType",
+    "OrderMatcher",
     "compile_discount_rules",
+    "eligibility",
     "link_discount_rules",
 ]
 
@@ -202,12 +204,85 @@ class DiscountIndex:
     order_level: tuple[CompiledDiscount, ...]  # order + group rules without coupon
     coupons: frozenset[str]
 
-    def line_candidates(self, sku: str, category: str | None) -> list[CompiledDiscount]:
-        """Line-level rules without a coupon that may apply to this SKU/category."""
-        out = list(self.by_sku.get(sku, ()))
-        if category is not None:
-            out.extend(self.by_category.get(category, ()))
-        out.extend(self.unfiled_line)
+
+def eligibility(
+    as_of: dt.date, account: str | None, segment: str | None, channel: str | None,
+    country: str | None, region: str | None, currency: str, rates: Mapping[str, Decimal],
+) -> Callable[[CompiledDiscount], bool]:
+    """What makes a rule eligible for an order, whatever the line: validity dates,
+    segmentation, and a money value (and cap) in the order currency or one the
+    order gives an exchange rate for."""
+
+    def priced(values: Mapping[str, Decimal]) -> bool:
+        return currency in values or any(c in rates for c in values)
+
+    def eligible(r: CompiledDiscount) -> bool:
+        if not r.valid_on(as_of):
+            return False
+        if not r.matcher.matches(account, segment, channel, country, region):
+            return False
+        if r.amounts and r.type is not DiscountType.PERCENT and not priced(r.amounts):
+            return False
+        return r.caps is None or priced(r.caps)
+
+    return eligible
+
+
+def _order_key(rule: CompiledDiscount) -> tuple[int, int, str, int]:
+    return rule.order_key
+
+
+class OrderMatcher:
+    """Line-level rule matching for one order: the indexed candidates, filtered.
+
+    ``eligible`` decides what depends only on the order (validity dates,
+    segmentation, a price in the order currency); it is asked once per rule and
+    order and cached. ``extra`` are rules unlocked by the order's coupons.
+    """
+
+    __slots__ = ("_cache", "_eligible", "extra", "indexes")
+
+    def __init__(self, indexes: Sequence[DiscountIndex],
+                 eligible: Callable[[CompiledDiscount], bool],
+                 extra: Sequence[CompiledDiscount] = ()) -> None:
+        self.indexes = indexes
+        self._eligible = eligible
+        self._cache: dict[int, bool] = {}
+        self.extra = tuple(extra)
+
+    def candidates(self, sku: str, category: str | None) -> list[CompiledDiscount]:
+        """Rules that may apply to a line, in stacking order (conditions not yet evaluated)."""
+        cache = self._cache
+        eligible = self._eligible
+        out: list[CompiledDiscount] = []
+        for idx in self.indexes:
+            groups = (idx.by_sku.get(sku), idx.by_category.get(category) if category else None,
+                      idx.unfiled_line)
+            for group in groups:
+                if not group:
+                    continue
+                for r in group:
+                    ok = cache.get(id(r))
+                    if ok is None:
+                        ok = cache[id(r)] = eligible(r)
+                    if ok and r.selects(sku, category):
+                        out.append(r)
+        for r in self.extra:
+            if r.selects(sku, category) and eligible(r):
+                out.append(r)
+        if len(out) > 1:
+            out.sort(key=_order_key)
+        return out
+
+    def matching(self, sku: str, category: str | None, env: Mapping[str, Any]) -> list[CompiledDiscount]:
+        """Candidates whose condition holds on ``env`` (and whose table gives a value)."""
+        out = []
+        for r in self.candidates(sku, category):
+            if r.condition is not None and not r.condition(env):
+                continue
+            if r.table is not None and r.table.evaluate(env).value is None:
+                continue
+            out.append(r)
         return out
 
 

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pricing_engine.allocation import allocate
-from pricing_engine.discounts import CompiledDiscount, DiscountType
+from pricing_engine.discounts import CompiledDiscount, DiscountType, OrderMatcher, eligibility
 from pricing_engine.errors import NoPriceError, PricingEvaluationError
 from pricing_engine.models import (
     AppliedPromotion,
@@ -455,14 +455,8 @@ class DiscountStage:
         country = o.ship_to.country if o.ship_to else None
         region = o.ship_to.region if o.ship_to else None
 
-        def eligible(r: CompiledDiscount) -> bool:
-            if not r.valid_on(state.as_of):
-                return False
-            if not r.matcher.matches(customer.account, customer.segment, o.channel, country, region):
-                return False
-            if r.amounts and r.type is not DiscountType.PERCENT and self._money(state, r) is None:
-                return False
-            return not (r.caps is not None and self._cap(state, r) is None)
+        eligible = eligibility(state.as_of, customer.account, customer.segment, o.channel,
+                               country, region, state.currency, o.exchange_rates)
 
         coupon_rules, valid_coupons = self._coupon_rules(state, indexes, eligible)
         order_rules = [r for idx in indexes for r in idx.order_level if eligible(r)]
@@ -471,11 +465,9 @@ class DiscountStage:
         line_coupon = [r for r in coupon_rules if r.level == "line"]
         per_line: list[list[CompiledDiscount]] = []
         stages: set[int] = {r.stage for r in order_rules}
+        matcher = OrderMatcher(indexes, eligible, line_coupon)
         for wl in state.lines:
-            cands = [r for idx in indexes for r in idx.line_candidates(wl.sku, wl.category)]
-            cands += line_coupon
-            cands = [r for r in cands if r.selects(wl.sku, wl.category) and eligible(r)]
-            cands.sort(key=lambda r: r.order_key)
+            cands = matcher.candidates(wl.sku, wl.category)
             per_line.append(cands)
             stages.update(r.stage for r in cands)
         applied: dict[tuple[str, str], list[Any]] = {}
