@@ -19,6 +19,7 @@ from configurator.errors import (
 )
 from configurator.explain import Choice, ConstraintRef, Explanation, Restoration
 from configurator.importers import import_clib, import_xcsp
+from configurator.kinds import RULESET_KINDS
 from configurator.model import (
     ProductModel,
     TableConstraint,
@@ -31,6 +32,7 @@ from configurator.session import ConfigurationSession, Configurator, ValidationR
 
 __all__ = [
     "BACKEND_NAMES",
+    "RULESET_KINDS",
     "BackendError",
     "Choice",
     "ConfigurationSession",
