@@ -1,0 +1,453 @@
+"""Sourcing and promising an order (pure): which location ships each line, when, and why.
+
+:func:`plan_promise` is a pure function of the request, a store snapshot, the
+rules and ``as_of``. For every line it evaluates each candidate location of
+the matching sourcing rule — the earliest ship date from its supply for the
+request's demand class (ATP, inside the item's time fence), from its lead time
+(CTP and make-to-order lines), or at once (services) — and picks:
+
+1. the most preferred location that meets the target (the requested delivery
+   date; without one, shipping today from stock), preference being the rule's
+   ranking or its weighted score;
+2. otherwise, under the ``split`` policy, what the preferred locations can
+   ship on target (parts of at least ``min_split_quantity``), the rest from
+   the location that delivers it earliest;
+3. otherwise the location that delivers the whole line earliest (ties: the
+   more preferred); under ``ship_complete`` the same choice is made for the
+   whole order at once, on one date;
+4. and if no location can ever supply the line (ATP items without enough
+   supply inside the fence), the line is backordered, with each location's
+   reason.
+
+Lines are placed in order against a private working copy of the supply, so
+two lines of the same item never count one unit twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from .atp import ON_HAND, SupplyPicture, build_picture
+from .models import DemandLine, DemandRequest, LeadTimeKind, PromisingMode
+from .results import (
+    AvailabilitySnapshot,
+    Commitment,
+    LinePromise,
+    LineStatus,
+    PlannedSupply,
+    PromisePlan,
+    Shipment,
+    SupplySource,
+)
+from .rules import Lane, PromisingRules, SourcingRule, SourcingStrategy, SplitPolicy, request_env
+
+__all__ = ["availability_timeline", "plan_promise"]
+
+_DAY = dt.timedelta(days=1)
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+@dataclass
+class _Option:
+    """One way to ship (part of) a line from one location."""
+
+    location: str
+    quantity: int
+    ship_on: dt.date
+    transit: int
+    source: SupplySource
+    supply_quantity: int
+    planned_quantity: int = 0
+    lead_time_kind: LeadTimeKind = LeadTimeKind.BUY
+    refs: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def deliver_on(self) -> dt.date:
+        return self.ship_on + dt.timedelta(days=self.transit)
+
+
+@dataclass
+class _Context:
+    request: DemandRequest
+    snapshot: AvailabilitySnapshot
+    rules: PromisingRules
+    as_of: dt.date
+    demand_class: str
+    rule: SourcingRule
+    lanes: dict[str, Lane]
+    excluded: dict[str, str]
+    pictures: dict[tuple[str, str], SupplyPicture] = field(default_factory=dict)
+    commitments: list[Commitment] = field(default_factory=list)
+    planned: list[PlannedSupply] = field(default_factory=list)
+
+    def picture(self, item: str, location: str) -> SupplyPicture:
+        key = (item, location)
+        found = self.pictures.get(key)
+        if found is None:
+            found = build_picture(item, location, self.snapshot.position(key), self.snapshot.committed(key),
+                                  self.rules.shares(item, location), self.as_of)
+            self.pictures[key] = found
+        return found
+
+
+# -- evaluating one location -----------------------------------------------------------
+def _desired_ship(ctx: _Context, line: DemandLine, transit: int) -> dt.date:
+    if line.requested_on is None:
+        return ctx.as_of
+    return max(ctx.as_of, line.requested_on - dt.timedelta(days=transit))
+
+
+def _option(ctx: _Context, line: DemandLine, location: str, quantity: int,
+            picture: SupplyPicture | None = None) -> _Option | str:
+    """The earliest way ``location`` can ship ``quantity`` of the line, or why it cannot."""
+    transit = ctx.lanes[location].transit_days
+    start = _desired_ship(ctx, line, transit)
+    policy = ctx.rules.policy(line.item)
+    if policy.mode == PromisingMode.INFINITE:
+        return _Option(location, quantity, start, transit, SupplySource.UNLIMITED, 0)
+    position = ctx.snapshot.position((line.item, location))
+    if position is None:
+        return f"{location} does not stock {line.item}"
+    lead_time = line.lead_time_days if line.lead_time_days is not None else position.lead_time_days
+    kind = position.lead_time_kind
+    if line.make_to_order:
+        if lead_time is None:
+            return f"{location} has no lead time for {line.item}"
+        ship = max(start, ctx.as_of + dt.timedelta(days=lead_time))
+        return _Option(location, quantity, ship, transit, SupplySource.LEAD_TIME, 0, quantity, kind,
+                       note=f"{kind.value} to order, {_days(lead_time)} lead time")
+    picture = picture or ctx.picture(line.item, location)
+    consumer = ctx.demand_class
+    fence_end = (None if policy.atp_time_fence_days is None
+                 else ctx.as_of + dt.timedelta(days=policy.atp_time_fence_days))
+    lt_date = None
+    if policy.mode == PromisingMode.CTP and lead_time is not None:
+        lt_date = max(start, ctx.as_of + dt.timedelta(days=lead_time))
+        until = lt_date - _DAY if fence_end is None else min(fence_end, lt_date - _DAY)
+    else:
+        until = fence_end
+    day = picture.earliest(consumer, quantity, start, until)
+    if day is not None:
+        entering = picture.refs_entering(consumer, day) if day > ctx.as_of else ()
+        refs = tuple(dict.fromkeys(ref for ref, _ in entering))
+        arriving = [ref for ref, owner in entering if owner is None]
+        released = [f"the {owner} share of {'stock' if ref == ON_HAND else ref}"
+                    for ref, owner in entering if owner is not None]
+        source = SupplySource.SCHEDULED if entering else SupplySource.STOCK
+        parts = []
+        if arriving:
+            parts.append(", ".join(arriving) + (" arrives" if len(arriving) == 1 else " arrive"))
+        if released:
+            parts.append(" and ".join(released) + " is released to every demand class")
+        note = " and ".join(parts)
+        return _Option(location, quantity, day, transit, source, quantity, refs=refs, note=note)
+    if lt_date is not None:
+        from_supply = min(quantity, picture.available(consumer, lt_date))
+        note = f"{kind.value} to order, {_days(lead_time or 0)} lead time"
+        if from_supply:
+            note = f"{from_supply} from supply, {quantity - from_supply} {note}"
+        return _Option(location, quantity, lt_date, transit, SupplySource.LEAD_TIME, from_supply,
+                       quantity - from_supply, kind, note=note)
+    if until is not None:
+        have = picture.available(consumer, until) if until >= start else 0
+    else:
+        have = max(picture.available(consumer, d) for d in [start, *picture.usable_dates(consumer)])
+    within = (f" within the ATP time fence ({_days(policy.atp_time_fence_days)})"
+              if policy.atp_time_fence_days is not None else "")
+    return f"{location} has only {have} of {quantity} x {line.item}{within}"
+
+
+def _available_by(ctx: _Context, line: DemandLine, location: str, day: dt.date) -> int:
+    """Units of the line ``location`` can ship on ``day`` (lead time counts once reached)."""
+    option = _option(ctx, line, location, line.quantity)
+    if isinstance(option, _Option) and option.ship_on <= day:
+        return line.quantity
+    policy = ctx.rules.policy(line.item)
+    if line.make_to_order or ctx.snapshot.position((line.item, location)) is None:
+        return 0
+    fence_end = (None if policy.atp_time_fence_days is None
+                 else ctx.as_of + dt.timedelta(days=policy.atp_time_fence_days))
+    if fence_end is not None and day > fence_end:
+        day = fence_end
+    return ctx.picture(line.item, location).available(ctx.demand_class, day)
+
+
+def _apply(ctx: _Context, line: DemandLine, option: _Option) -> Shipment:
+    if option.supply_quantity:
+        picture = ctx.picture(line.item, option.location)
+        for pool, units in picture.take(ctx.demand_class, option.supply_quantity, option.ship_on):
+            ctx.commitments.append(Commitment(line.line_id, line.item, option.location, units,
+                                              option.ship_on, ctx.demand_class, pool))
+    if option.planned_quantity:
+        ctx.planned.append(PlannedSupply(line.line_id, line.item, option.location, option.planned_quantity,
+                                         option.ship_on, option.lead_time_kind))
+    return Shipment(option.location, option.quantity, option.ship_on, option.deliver_on, option.source,
+                    option.refs)
+
+
+# -- preference -------------------------------------------------------------------------
+def _score(ctx: _Context, line: DemandLine, location: str) -> Decimal:
+    weights, lane = ctx.rule.weights, ctx.lanes[location]
+    utilisation = Decimal(0)
+    if weights.utilisation and ctx.snapshot.position((line.item, location)) is not None:
+        picture = ctx.picture(line.item, location)
+        total = picture.total_supply
+        utilisation = Decimal(picture.committed()) / total if total else Decimal(1)
+    return (weights.transit_days * lane.transit_days + weights.cost * lane.cost_per_unit
+            + weights.distance_km * (lane.distance_km or 0) + weights.utilisation * utilisation)
+
+
+def _preferred(ctx: _Context, lines: Sequence[DemandLine]) -> list[str]:
+    candidates = [loc for loc in ctx.rule.locations if loc in ctx.lanes]
+    if ctx.rule.strategy == SourcingStrategy.RANKED:
+        return candidates
+    rank = {loc: i for i, loc in enumerate(candidates)}
+    scores = {loc: sum((_score(ctx, line, loc) for line in lines), Decimal(0)) for loc in candidates}
+    return sorted(candidates, key=lambda loc: (scores[loc], rank[loc]))
+
+
+def _meets(line: DemandLine, option: _Option, as_of: dt.date) -> bool:
+    if line.requested_on is None:
+        return option.ship_on <= as_of
+    return option.deliver_on <= line.requested_on
+
+
+# -- words ------------------------------------------------------------------------------
+def _how(option: _Option, item: str) -> str:
+    loc, ship = option.location, option.ship_on.isoformat()
+    if option.source == SupplySource.STOCK:
+        text = f"{option.quantity} from stock at {loc}, ships {ship}"
+    elif option.source == SupplySource.SCHEDULED:
+        text = f"{option.quantity} at {loc} when {option.note}, ships {ship}"
+    elif option.source == SupplySource.LEAD_TIME:
+        text = f"{option.quantity} at {loc} ({option.note}), ships {ship}"
+    else:
+        text = f"{option.quantity} {item} from {loc} (no stock needed), ships {ship}"
+    return text + f", delivered {option.deliver_on.isoformat()} ({_days(option.transit)} in transit)"
+
+
+def _why(ctx: _Context, preferred: Sequence[str], chosen: str, skipped: Iterable[str]) -> str:
+    rule = ctx.rule
+    order = "ranking" if rule.strategy == SourcingStrategy.RANKED else "score"
+    position = preferred.index(chosen) + 1 if chosen in preferred else 0
+    text = (f"{chosen} is first by the {order} of rule `{rule.name}`" if position == 1
+            else f"{chosen} is #{position} by the {order} of rule `{rule.name}`")
+    reasons = [s for s in skipped if s]
+    if reasons:
+        text += "; " + "; ".join(reasons)
+    return text
+
+
+def _status(line: DemandLine, shipments: Sequence[Shipment], backordered: int, as_of: dt.date) -> LineStatus:
+    if not shipments:
+        return LineStatus.BACKORDERED
+    if backordered:
+        return LineStatus.PARTIAL
+    if line.requested_on is not None and max(s.deliver_on for s in shipments) > line.requested_on:
+        return LineStatus.DELAYED
+    return LineStatus.ON_TIME
+
+
+def _not_meeting(option: _Option | str, line: DemandLine) -> str:
+    if isinstance(option, str):
+        return option
+    if line.requested_on is not None:
+        return (f"{option.location} cannot deliver before {option.deliver_on.isoformat()} "
+                f"(requested {line.requested_on.isoformat()})")
+    return f"{option.location} cannot ship before {option.ship_on.isoformat()}"
+
+
+# -- one line -----------------------------------------------------------------------------
+def _plan_line(ctx: _Context, line: DemandLine, preferred: list[str], split: bool) -> LinePromise:
+    options = {loc: _option(ctx, line, loc, line.quantity) for loc in preferred}
+    valid = [(loc, o) for loc, o in options.items() if isinstance(o, _Option)]
+    meeting = [(loc, o) for loc, o in valid if _meets(line, o, ctx.as_of)]
+    if meeting:
+        loc, option = meeting[0]
+        skipped = [_not_meeting(options[p], line) for p in preferred[:preferred.index(loc)]]
+        shipment = _apply(ctx, line, option)
+        return LinePromise(line.line_id, line.item, line.quantity, _status(line, [shipment], 0, ctx.as_of),
+                           (shipment,), 0, f"{_how(option, line.item)}; {_why(ctx, preferred, loc, skipped)}")
+    if split:
+        promise = _plan_split(ctx, line, preferred, options)
+        if promise is not None:
+            return promise
+    if valid:
+        loc, option = min(valid, key=lambda lo: (lo[1].deliver_on, preferred.index(lo[0])))
+        skipped = [_not_meeting(options[p], line) for p in preferred if p != loc]
+        shipment = _apply(ctx, line, option)
+        return LinePromise(line.line_id, line.item, line.quantity, _status(line, [shipment], 0, ctx.as_of),
+                           (shipment,), 0,
+                           f"{_how(option, line.item)}; earliest delivery; "
+                           f"{_why(ctx, preferred, loc, skipped)}")
+    reasons = "; ".join([*(str(o) for o in options.values()), *ctx.excluded.values()])
+    return LinePromise(line.line_id, line.item, line.quantity, LineStatus.BACKORDERED, (), line.quantity,
+                       f"backordered: no location can supply {line.quantity} x {line.item}"
+                       + (f": {reasons}" if reasons else ""))
+
+
+def _plan_split(ctx: _Context, line: DemandLine, preferred: list[str],
+                options: dict[str, _Option | str]) -> LinePromise | None:
+    """Parts on target from the preferred locations, the rest where it is delivered earliest."""
+    minimum = max(1, ctx.rule.min_split_quantity)
+    if line.quantity < 2 * minimum:
+        return None
+    remaining, chosen = line.quantity, []
+    for loc in preferred:
+        if not remaining:
+            break
+        transit = ctx.lanes[loc].transit_days
+        day = _desired_ship(ctx, line, transit) if line.requested_on is not None else ctx.as_of
+        units = min(_available_by(ctx, line, loc, day), remaining)
+        if 0 < remaining - units < minimum:
+            units = remaining - minimum
+        if units < minimum:
+            continue
+        option = _option(ctx, line, loc, units)
+        if isinstance(option, _Option) and _meets(line, option, ctx.as_of):
+            chosen.append((option, _apply(ctx, line, option)))
+            remaining -= units
+    if not chosen:
+        return None
+    shipments = [s for _, s in chosen]
+    texts = [_how(o, line.item) for o, _ in chosen]
+    backordered = 0
+    if remaining:
+        rest = [(loc, o) for loc in preferred
+                if isinstance(o := _option(ctx, line, loc, remaining), _Option)]
+        if rest:
+            loc, option = min(rest, key=lambda lo: (lo[1].deliver_on, preferred.index(lo[0])))
+            shipments.append(_apply(ctx, line, option))
+            texts.append(f"the remaining {_how(option, line.item)}")
+        else:
+            backordered = remaining
+            texts.append(f"{remaining} backordered (no location can supply them)")
+    reason = ("split (parts of at least " + str(minimum) + f" under rule `{ctx.rule.name}`): "
+              + "; ".join(texts))
+    return LinePromise(line.line_id, line.item, line.quantity,
+                       _status(line, shipments, backordered, ctx.as_of), tuple(shipments), backordered, reason)
+
+
+# -- ship complete ---------------------------------------------------------------------------
+def _plan_complete(ctx: _Context, preferred: list[str]) -> tuple[LinePromise, ...]:
+    lines = ctx.request.lines
+    outcomes: dict[str, tuple[dt.date, list[_Option]] | str] = {}
+    for loc in preferred:
+        pictures: dict[tuple[str, str], SupplyPicture] = {}
+        trial = _Context(ctx.request, ctx.snapshot, ctx.rules, ctx.as_of, ctx.demand_class, ctx.rule,
+                         ctx.lanes, ctx.excluded, pictures)
+        options: list[_Option] = []
+        failure = ""
+        for line in lines:
+            option = _option(trial, line, loc, line.quantity)
+            if isinstance(option, str):
+                failure = option
+                break
+            _apply(trial, line, option)
+            options.append(option)
+        if failure:
+            outcomes[loc] = failure
+            continue
+        outcomes[loc] = (max(o.ship_on for o in options), options)
+    valid = [(loc, o) for loc, o in outcomes.items() if not isinstance(o, str)]
+    if not valid:
+        reasons = "; ".join([*(o for o in outcomes.values() if isinstance(o, str)), *ctx.excluded.values()])
+        return tuple(LinePromise(line.line_id, line.item, line.quantity, LineStatus.BACKORDERED, (),
+                                 line.quantity, f"backordered: no location can ship the whole order: {reasons}")
+                     for line in lines)
+
+    def meets_all(options: list[_Option], ship_on: dt.date) -> bool:
+        return all(_meets(line, _Option(o.location, o.quantity, ship_on, o.transit, o.source, 0), ctx.as_of)
+                   for line, o in zip(lines, options, strict=True))
+
+    meeting = [(loc, v) for loc, v in valid if meets_all(v[1], v[0])]
+    if meeting:
+        loc, (ship_on, _) = meeting[0]
+        note = "meets the requested date" if any(ln.requested_on for ln in lines) else "ships at once"
+    else:
+        loc, (ship_on, _) = min(valid, key=lambda lv: (lv[1][0] + dt.timedelta(days=ctx.lanes[lv[0]].transit_days),
+                                                       preferred.index(lv[0])))
+        note = "earliest complete delivery"
+    skipped = [o if isinstance(o, str) else f"{p} cannot ship everything before {o[0].isoformat()}"
+               for p, o in outcomes.items() if p != loc and preferred.index(p) < preferred.index(loc)]
+    why = _why(ctx, preferred, loc, skipped)
+    promises = []
+    for line in lines:  # every line ships together, on the order's date
+        option = _option(ctx, line, loc, line.quantity)
+        if isinstance(option, str):  # cannot happen: the trial just placed it
+            raise AssertionError(option)
+        if option.ship_on < ship_on:  # wait for the rest of the order: same supply, later date
+            if option.planned_quantity:
+                from_supply = min(line.quantity, ctx.picture(line.item, loc).available(ctx.demand_class, ship_on))
+                option = replace(option, ship_on=ship_on, supply_quantity=from_supply,
+                                 planned_quantity=line.quantity - from_supply)
+            else:
+                option = replace(option, ship_on=ship_on)
+        shipment = _apply(ctx, line, option)
+        promises.append(LinePromise(line.line_id, line.item, line.quantity,
+                                    _status(line, [shipment], 0, ctx.as_of), (shipment,), 0,
+                                    f"ship complete ({note}): {_how(option, line.item)}; {why}"))
+    return tuple(promises)
+
+
+# -- the entry point ---------------------------------------------------------------------------
+def plan_promise(request: DemandRequest, snapshot: AvailabilitySnapshot, rules: PromisingRules,
+                 as_of: dt.date) -> PromisePlan:
+    """The best promise for every line of ``request``, without committing anything.
+
+    Pure: same inputs, same plan. Shipments never start before ``as_of``;
+    commitments only use supply the snapshot shows as free for the request's
+    demand class. See the module docstring for how locations are chosen.
+    """
+    env = request_env(request)
+    demand_class = rules.classify(request, env)
+    rule = rules.sourcing_rule(request, env)
+    lanes: dict[str, Lane] = {}
+    excluded: dict[str, str] = {}
+    for loc in rule.locations:
+        lane = rules.lane(loc, request.ship_to.country)
+        if lane is None:
+            excluded[loc] = f"{loc} has no lane to {request.ship_to.country}"
+        else:
+            lanes[loc] = lane
+    if request.ship_complete is True:
+        split = SplitPolicy.SHIP_COMPLETE
+    elif request.ship_complete is False and rule.split == SplitPolicy.SHIP_COMPLETE:
+        split = SplitPolicy.LINE_COMPLETE
+    else:
+        split = rule.split
+    ctx = _Context(request, snapshot, rules, as_of, demand_class, rule, lanes, excluded)
+    if split == SplitPolicy.SHIP_COMPLETE:
+        preferred = _preferred(ctx, request.lines)
+        lines = _plan_complete(ctx, preferred)
+    else:
+        lines = tuple(_plan_line(ctx, line, _preferred(ctx, [line]), split == SplitPolicy.SPLIT)
+                      for line in request.lines)
+    return PromisePlan(request.reference, as_of, demand_class, rule.name, split.value, lines,
+                       tuple(ctx.commitments), tuple(ctx.planned))
+
+
+def availability_timeline(snapshot: AvailabilitySnapshot, rules: PromisingRules, item: str, location: str,
+                          demand_class: str, as_of: dt.date) -> tuple[tuple[dt.date, int], ...]:
+    """What ``demand_class`` could still be promised of ``item`` at ``location``, date by date.
+
+    Each pair is (first ship date, units available for a shipment on or after
+    it); the quantity only grows along the timeline. Pure.
+    """
+    key = (item, location)
+    picture = build_picture(item, location, snapshot.position(key), snapshot.committed(key),
+                            rules.shares(item, location), as_of)
+    dates = [as_of, *(d for d in picture.usable_dates(demand_class) if d > as_of)]
+    timeline: list[tuple[dt.date, int]] = []
+    for day in dates:
+        units = picture.available(demand_class, day)
+        if not timeline or units != timeline[-1][1]:
+            timeline.append((day, units))
+    return tuple(timeline)
