@@ -1,0 +1,79 @@
+"""Composing the host app: a database, the rulesets, and the order layer wired to them.
+
+:func:`open_host` is what ``tarif serve``, ``tarif demo``, ``tarif import`` and
+the tests call: it opens (and migrates) the database, loads the ruleset
+folder, and builds an :class:`~order_management.OrderService` on SQL storage.
+Everything is passed in or read from the environment here, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from oms_host.kinds import all_kinds
+from oms_host.storage import Database, OrderEvents, SqlCustomerDirectory, SqlStockPromiser, SqlUnitOfWork
+from order_management import Clock, OrderService, RulesetPricer, order_rules_from
+from rule_language import RulesetBundle, load_ruleset_dir
+
+__all__ = ["Host", "SystemClock", "default_rulesets", "open_host"]
+
+
+class SystemClock:
+    """The wall clock, in UTC."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+def default_rulesets() -> Path:
+    """``TARIF_RULESETS``, else ``./rulesets``, else the sample rulesets next to the source tree."""
+    if os.environ.get("TARIF_RULESETS"):
+        return Path(os.environ["TARIF_RULESETS"])
+    local = Path("rulesets")
+    if local.is_dir():
+        return local
+    return Path(__file__).resolve().parents[2] / "rulesets"
+
+
+@dataclass
+class Host:
+    """Everything a request handler or a command needs."""
+
+    db: Database
+    bundle: RulesetBundle
+    customers: SqlCustomerDirectory
+    stock: SqlStockPromiser
+    events: OrderEvents
+    clock: Clock
+    service: OrderService
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.db)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def open_host(database_url: str | None = None, rulesets: str | Path | None = None, *,
+              clock: Clock | None = None, migrate: bool = True, bundle: RulesetBundle | None = None) -> Host:
+    """Open the database (migrating it unless told not to) and wire the order layer to it."""
+    db = Database(database_url)
+    if migrate:
+        db.migrate()
+    if bundle is None:
+        bundle = load_ruleset_dir(rulesets or default_rulesets(), all_kinds())
+    clock = clock or SystemClock()
+    customers = SqlCustomerDirectory(db)
+    stock = SqlStockPromiser(db, clock.now)
+    service = OrderService(
+        rules=order_rules_from(bundle),
+        customers=customers,
+        unit_of_work=lambda: SqlUnitOfWork(db),
+        clock=clock,
+        pricer=RulesetPricer(bundle),
+        promiser=stock,
+    )
+    return Host(db, bundle, customers, stock, OrderEvents(db), clock, service)

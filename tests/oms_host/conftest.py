@@ -1,0 +1,114 @@
+"""Databases for the host app's tests: every storage and API test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is reached at ``TARIF_TEST_POSTGRES_URL`` (default: the machine's
+server on 127.0.0.1:5432, database ``test``); each test session creates a fresh
+database and drops it at the end. When PostgreSQL cannot be reached the
+PostgreSQL half of the suite is skipped locally, and FAILS in CI (``CI=true``),
+where ``.ci/run`` makes sure the server runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from oms_host.storage import Database
+from oms_host.storage.schema import metadata
+from order_management import Address, Customer, FixedClock, Party
+
+POSTGRES_ADMIN_URL = os.environ.get("TARIF_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+NOW = dt.datetime(2025, 7, 15, 9, 30, tzinfo=dt.UTC)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session (dropped afterwards)."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        message = (f"PostgreSQL is not reachable at {admin.url.render_as_string(hide_password=True)} "
+                   f"({type(exc.orig).__name__}); start it or set TARIF_TEST_POSTGRES_URL")
+        if _in_ci():
+            pytest.fail(message + " — CI must run the PostgreSQL half of the suite", pytrace=False)
+        pytest.skip(message)
+    name = f"tarif_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'tarif.sqlite3'}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def migrated(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """One migrated database per backend and session."""
+    if request.param == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+    else:
+        url = request.getfixturevalue("postgres_server_url")
+    db = Database(url)
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+def empty(db: Database) -> None:
+    """Delete every row (keeping the schema) and reset the order counter."""
+    with db.write() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+        connection.execute(sa.text("INSERT INTO counters (name, value) VALUES ('order', 0)"))
+
+
+@pytest.fixture
+def db(migrated: Database) -> Database:
+    """A migrated, empty database (SQLite, then PostgreSQL)."""
+    empty(migrated)
+    return migrated
+
+
+def _party(name: str, country: str, city: str) -> Party:
+    return Party(name=name, address=Address(country=country, city=city))
+
+
+CUSTOMERS = [
+    Customer(id="C-100", name="Vélo Lyon", segment="gold", bill_to=_party("Vélo Lyon SARL", "FR", "Lyon"),
+             ship_to=_party("Vélo Lyon – shop", "FR", "Lyon")),
+    Customer(id="C-200", name="Radhaus Köln", segment="standard", credit_limit=Decimal("1000.00"),
+             open_balance=Decimal("800.00"), ship_to=_party("Radhaus", "DE", "Köln")),
+    Customer(id="C-300", name="Walk-in", segment="standard"),
+    Customer(id="C-400", name="Blocked Ltd", blocked=True, ship_to=_party("Blocked", "FR", "Paris")),
+]
+
+STOCK = [("BIKE-TRAIL", "WH-LYON", 3, 14), ("HELMET-AERO", "WH-LYON", 50, 7), ("LOCK-U", "WH-LYON", 50, 7),
+         ("BOTTLE", "WH-LYON", 500, 3), ("BIKE-CITY", "WH-LYON", 0, 21), ("HELMET-AERO", "WH-KOELN", 20, 7)]
+
+RULESETS = Path(__file__).resolve().parents[2] / "rulesets"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
