@@ -13,8 +13,9 @@ So the headroom for a new commitment confined to prefix ``K`` is
 
     min over k ≥ K of (supply up to k − commitments confined to prefixes ≤ k)
 
-which is what :meth:`SupplyPicture.headroom` computes. Safety stock is a
-commitment on the common pool's first prefix, so it is never promised.
+which is what :meth:`SupplyPicture.headroom` computes. Safety stock comes off
+the top before any share is taken (from stock, then from the earliest
+receipts), so no demand class is ever promised it.
 
 A :class:`SupplyPicture` is a private working copy: planning adds the
 commitments of the lines it has already placed, so two lines of one order
@@ -32,10 +33,8 @@ from .models import SupplyPosition
 from .results import COMMON_POOL, Commitment, SupplySource
 from .rules import ClassShare
 
-__all__ = ["ON_HAND", "SAFETY_STOCK", "SupplyEvent", "SupplyPicture", "build_picture"]
+__all__ = ["ON_HAND", "SupplyEvent", "SupplyPicture", "build_picture"]
 
-#: The pseudo demand class safety stock is committed to.
-SAFETY_STOCK = "(safety stock)"
 _NEVER = dt.date.max
 ON_HAND = "on-hand"
 
@@ -65,7 +64,7 @@ class _Pool:
         self._curve: list[int] | None = None
 
     def entries(self, consumer: str) -> list[dt.date]:
-        if self.name == COMMON_POOL or consumer == self.name or consumer == SAFETY_STOCK:
+        if self.name == COMMON_POOL or consumer == self.name:
             return self.owner_entry
         return self.shared_entry
 
@@ -199,13 +198,19 @@ class SupplyPicture:
 
 
 def _events(position: SupplyPosition | None, as_of: dt.date) -> list[SupplyEvent]:
+    """Supply in date order, net of safety stock (taken from stock, then the earliest receipts)."""
     events = [SupplyEvent(ON_HAND, SupplySource.STOCK, as_of, position.on_hand if position else 0)]
     if position is not None:
-        for receipt in position.receipts:
-            events.append(SupplyEvent(receipt.id, SupplySource.SCHEDULED,
-                                      max(receipt.expected_on, as_of), receipt.quantity))
-    # on-hand first, then by date; receipts of the same day in id order, so pools are deterministic
-    events[1:] = sorted(events[1:], key=lambda e: (e.on, e.ref))
+        receipts = sorted(position.receipts, key=lambda r: (max(r.expected_on, as_of), r.id))
+        events.extend(SupplyEvent(r.id, SupplySource.SCHEDULED, max(r.expected_on, as_of), r.quantity)
+                      for r in receipts)
+        held = position.safety_stock
+        for index, event in enumerate(events):
+            if not held:
+                break
+            kept = min(held, event.quantity)
+            events[index] = SupplyEvent(event.ref, event.source, event.on, event.quantity - kept)
+            held -= kept
     return events
 
 
@@ -234,8 +239,6 @@ def build_picture(item: str, location: str, position: SupplyPosition | None,
         pools[share.demand_class] = _Pool(share.demand_class, protected, dates, released)
     pools[COMMON_POOL] = _Pool(COMMON_POOL, common, dates, dates)
     picture = SupplyPicture(item, location, events, pools)
-    if position is not None and position.safety_stock:
-        picture.pools[COMMON_POOL].add(SAFETY_STOCK, as_of, position.safety_stock)
     for commitment in commitments:
         picture.commit(commitment.pool, commitment.demand_class, commitment.ship_on, commitment.quantity)
     return picture

@@ -91,7 +91,8 @@ class SupplyPosition(_Frozen):
     """The supply of one item at one location.
 
     ``on_hand`` is physical stock; ``safety_stock`` is held back from every
-    promise (it is taken from the common, unallocated share first). Units
+    promise: it comes off the top (from stock, then from the earliest
+    receipts) before any demand class's share is taken. Units
     already reserved are not part of this record: the store keeps them as
     commitments and every snapshot brings both together.
     ``lead_time_days`` is the replenishment lead time (``lead_time_kind``:

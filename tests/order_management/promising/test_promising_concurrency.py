@@ -1,0 +1,63 @@
+"""Reservations never oversell, whatever the threads do.
+
+Eight threads capture 1,000 orders between them for the same 100 units of a
+SKU. Exactly 100 units end up reserved, every request gets a clean answer
+(promised or backordered), and every reserved unit belongs to exactly one
+returned promise.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from order_management.promising import InMemoryReservationStore, LineStatus, Promise, promise, release
+from tests.order_management.promising.builders import AS_OF, order, supply
+
+THREADS = 8
+REQUESTS = 1_000
+UNITS = 100
+
+
+@pytest.mark.parametrize("country", ["FR", "DE"], ids=["whole-lines", "split-lines"])
+def test_eight_threads_capturing_1000_orders_reserve_exactly_the_100_units_there_are(rules, country):
+    store = InMemoryReservationStore([supply("LOCK-U", "DE-KS", 60), supply("LOCK-U", "NL-VE", 40)])
+    # quantities 3, 2, 1, 3, 2, 1, ...: every thread ends on single units, so the last unit finds a taker
+    requests = [(f"SO-{i}", 3 - i % 3) for i in range(REQUESTS)]
+    results: dict[str, Promise] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(THREADS)
+
+    def capture(share: list[tuple[str, int]]) -> None:
+        start.wait()
+        for reference, quantity in share:
+            try:
+                results[reference] = promise(store, order(reference, ("1", "LOCK-U", quantity), country=country),
+                                             rules, as_of=AS_OF, reservation_id=reference)
+            except BaseException as exc:  # any error fails the test below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=capture, args=(requests[t::THREADS],)) for t in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(results) == REQUESTS  # nobody got lost
+    reserved = store.reserved(("LOCK-U", "DE-KS")) + store.reserved(("LOCK-U", "NL-VE"))
+    assert reserved == UNITS
+    # every reserved unit is in exactly one returned promise, and each answer adds up
+    promised = sum(c.quantity for r in results.values() for c in r.reservation.commitments)
+    assert promised == UNITS
+    for reference, quantity in requests:
+        line = results[reference].plan.line("1")
+        assert line.promised_quantity + line.backordered == quantity
+        assert line.status in (LineStatus.ON_TIME, LineStatus.PARTIAL, LineStatus.BACKORDERED)
+    assert Counter(r.plan.line("1").status for r in results.values())[LineStatus.BACKORDERED] > 0
+    for reference in results:
+        if results[reference].reservation.commitments:
+            release(store, reference)
+    assert store.reserved(("LOCK-U", "DE-KS")) + store.reserved(("LOCK-U", "NL-VE")) == 0

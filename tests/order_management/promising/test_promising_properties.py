@@ -1,0 +1,168 @@
+"""Properties of promising, checked against independent oracles.
+
+- reserved never exceeds what supply allows, date by date (a brute-force
+  cumulative check, not the planner's own arithmetic);
+- a what-if never changes the store;
+- nothing ships before ``as_of`` (nor earlier than needed for a requested date);
+- the date promised from supply is the earliest feasible one;
+- other demand classes use a protected share only after its release date,
+  and a never-released share is always there for its class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from order_management.promising import (
+    AllocationRule,
+    ClassShare,
+    DemandLine,
+    DemandRequest,
+    InMemoryReservationStore,
+    Lane,
+    Location,
+    PromisingRules,
+    Receipt,
+    ShipTo,
+    SourcingRule,
+    SplitPolicy,
+    SupplyPosition,
+    check_availability,
+    promise,
+)
+
+AS_OF = dt.date(2026, 11, 25)
+ITEM, WH = "SKU", "W1"
+
+
+def rules_with(share: Decimal | None, release_after: int | None, split: SplitPolicy, transit: int,
+               min_split: int = 1) -> PromisingRules:
+    allocations = () if share is None else (AllocationRule((ClassShare("vip", share, release_after),)),)
+    return PromisingRules(
+        locations={WH: Location(WH), "W2": Location("W2")},
+        lanes=(Lane(WH, None, transit), Lane("W2", None, transit + 1)),
+        sourcing=(SourcingRule("all", (WH, "W2"), split=split, min_split_quantity=min_split),),
+        allocations=allocations,
+    )
+
+
+receipts = st.lists(st.tuples(st.integers(1, 30), st.integers(-5, 40)), max_size=4).map(
+    lambda rs: tuple(Receipt(id=f"PO-{i}", quantity=q, expected_on=AS_OF + dt.timedelta(days=d))
+                     for i, (q, d) in enumerate(rs)))
+positions = st.builds(
+    lambda on_hand, ss, rs, on_hand2: (
+        SupplyPosition(item=ITEM, location=WH, on_hand=on_hand, safety_stock=ss, receipts=rs),
+        SupplyPosition(item=ITEM, location="W2", on_hand=on_hand2)),
+    st.integers(0, 40), st.integers(0, 8), receipts, st.integers(0, 10))
+demands = st.lists(
+    st.tuples(st.sampled_from(["vip", "standard", "web"]), st.integers(1, 25),
+              st.one_of(st.none(), st.integers(0, 50))),
+    min_size=1, max_size=8)
+policies = st.sampled_from(list(SplitPolicy))
+shares = st.one_of(st.none(), st.decimals(Decimal("0.05"), Decimal("0.9"), places=2))
+releases = st.one_of(st.none(), st.integers(0, 30))
+
+
+def request(index: int, demand_class: str, quantity: int, requested: int | None) -> DemandRequest:
+    requested_on = None if requested is None else AS_OF + dt.timedelta(days=requested)
+    return DemandRequest(reference=f"SO-{index}", demand_class=demand_class, ship_to=ShipTo(country="DE"),
+                         lines=(DemandLine(line_id="1", item=ITEM, quantity=quantity, requested_on=requested_on),))
+
+
+def oracle_fits(position: SupplyPosition, commitments) -> bool:
+    """Brute force, one pool: by every date, units shipped ≤ supply arrived − safety stock."""
+    dates = {AS_OF} | {c.ship_on for c in commitments} | {max(r.expected_on, AS_OF) for r in position.receipts}
+    for day in sorted(dates):
+        arrived = position.on_hand + sum(r.quantity for r in position.receipts if max(r.expected_on, AS_OF) <= day)
+        shipped = sum(c.quantity for c in commitments if c.ship_on <= day)
+        if shipped > arrived - position.safety_stock and shipped > 0:
+            return False
+    return True
+
+
+@given(positions, demands, policies, shares, releases, st.integers(0, 3))
+def test_reservations_never_exceed_supply_date_by_date(pos, wanted, policy, share, release_after, transit):
+    rules = rules_with(share, release_after, policy, transit, min_split=2)
+    store = InMemoryReservationStore(pos)
+    for i, (cls, qty, req) in enumerate(wanted):
+        promise(store, request(i, cls, qty, req), rules, as_of=AS_OF, reservation_id=f"R-{i}")
+    snapshot = store.snapshot([ITEM])
+    for position in pos:
+        committed = snapshot.committed(position.key)
+        assert sum(c.quantity for c in committed) <= position.total_supply
+        assert oracle_fits(position, committed)
+
+
+@given(positions, demands, policies, shares, releases)
+def test_check_availability_never_changes_the_store(pos, wanted, policy, share, release_after):
+    rules = rules_with(share, release_after, policy, 1)
+    store = InMemoryReservationStore(pos)
+    promise(store, request(0, *wanted[0]), rules, as_of=AS_OF, reservation_id="R-0")
+    before = store.snapshot([ITEM])
+    for i, demand in enumerate(wanted):
+        check_availability(store, request(i, *demand), rules, as_of=AS_OF)
+    assert store.snapshot([ITEM]) == before
+
+
+@given(positions, demands, policies, shares, releases, st.integers(0, 3))
+def test_nothing_ships_before_as_of_nor_earlier_than_a_requested_date_needs(pos, wanted, policy, share,
+                                                                             release_after, transit):
+    rules = rules_with(share, release_after, policy, transit)
+    store = InMemoryReservationStore(pos)
+    for i, demand in enumerate(wanted):
+        result = promise(store, request(i, *demand), rules, as_of=AS_OF, reservation_id=f"R-{i}")
+        requested = result.plan.lines[0]
+        assert all(c.ship_on >= AS_OF for c in result.plan.commitments)
+        for shipment in requested.shipments:
+            assert shipment.ship_on >= AS_OF
+            assert shipment.deliver_on >= shipment.ship_on
+            if demand[2] is not None:
+                assert shipment.deliver_on >= AS_OF + dt.timedelta(days=demand[2]) or shipment.ship_on == AS_OF
+        assert requested.promised_quantity + requested.backordered == demand[1]
+
+
+@given(positions, demands, st.integers(1, 25))
+def test_the_date_promised_from_supply_is_the_earliest_feasible(pos, earlier, quantity):
+    rules = rules_with(None, None, SplitPolicy.LINE_COMPLETE, 0)
+    position = pos[0]
+    store = InMemoryReservationStore([position])
+    for i, (_, qty, req) in enumerate(earlier):
+        promise(store, request(i, "standard", qty, req), rules, as_of=AS_OF, reservation_id=f"R-{i}")
+    committed = store.snapshot([ITEM]).committed(position.key)
+    plan = check_availability(store, request(99, "standard", quantity, None), rules, as_of=AS_OF)
+    line = plan.lines[0]
+    if line.shipments:
+        ship_on = line.shipments[0].ship_on
+        assert oracle_fits(position, (*committed, *plan.commitments))
+        probe = type(plan.commitments[0])
+        for days in range((ship_on - AS_OF).days):
+            sooner = probe("1", ITEM, WH, quantity, AS_OF + dt.timedelta(days=days), "standard")
+            assert not oracle_fits(position, (*committed, sooner)), f"could have shipped {days} days after as_of"
+    else:
+        latest = max([AS_OF, *(max(r.expected_on, AS_OF) for r in position.receipts)])
+        probe_date = latest + dt.timedelta(days=1)
+        from order_management.promising import Commitment
+
+        assert not oracle_fits(position, (*committed, Commitment("1", ITEM, WH, quantity, probe_date, "standard")))
+
+
+@given(st.integers(0, 60), st.decimals(Decimal("0.1"), Decimal("0.9"), places=1), releases,
+       st.lists(st.tuples(st.integers(1, 30), st.one_of(st.none(), st.integers(0, 40))), max_size=6), policies)
+def test_other_classes_use_a_protected_share_only_after_its_release(on_hand, share, release_after, others, policy):
+    rules = rules_with(share, release_after, policy, 0)
+    store = InMemoryReservationStore([SupplyPosition(item=ITEM, location=WH, on_hand=on_hand)])
+    for i, (qty, req) in enumerate(others):
+        promise(store, request(i, "standard", qty, req), rules, as_of=AS_OF, reservation_id=f"R-{i}")
+    protected = int(on_hand * share)
+    released_on = None if release_after is None else AS_OF + dt.timedelta(days=release_after)
+    taken_before_release = sum(c.quantity for c in store.snapshot([ITEM]).committed((ITEM, WH))
+                               if released_on is None or c.ship_on < released_on)
+    assert taken_before_release <= on_hand - protected
+    if protected and release_after is None:  # never released: the class always finds its share today
+        vip = promise(store, request(50, "vip", protected, None), rules, as_of=AS_OF, reservation_id="R-vip")
+        [shipment] = vip.plan.lines[0].shipments
+        assert (shipment.location, shipment.ship_on, shipment.quantity) == (WH, AS_OF, protected)
