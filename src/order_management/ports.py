@@ -9,7 +9,7 @@ app's SQL storage.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -137,17 +137,27 @@ class Pricer(Protocol):
 
 
 class ProductChecker(Protocol):
-    def check(self, line: OrderLine) -> list[tuple[str, str]]:
-        """Problems with a configured line's options, as (path inside the line, message)."""
+    def configure(self, line: OrderLine) -> Any:
+        """A configured line's complete options and build time (``ConfiguredLine``).
+
+        Raises :class:`OrderValidationError` with paths relative to the line
+        (``options.gpu``) when the options are not a valid product.
+        """
         ...
 
 
 class Promiser(Protocol):
-    def check(self, order: Order, customer: Customer, as_of: dt.date) -> list[LinePromise]:
-        """What could be promised now, without committing anything (what-if)."""
+    def check(self, order: Order, customer: Customer, as_of: dt.date,
+              lead_times: Mapping[str, int] | None = None) -> list[LinePromise]:
+        """What could be promised now, without committing anything (what-if).
+
+        ``lead_times`` gives a build time per line id (configured products),
+        replacing the item's usual lead time.
+        """
         ...
 
-    def reserve(self, order: Order, customer: Customer, as_of: dt.date) -> list[LinePromise]:
+    def reserve(self, order: Order, customer: Customer, as_of: dt.date,
+                lead_times: Mapping[str, int] | None = None) -> list[LinePromise]:
         """Promise and reserve atomically; never oversells."""
         ...
 

@@ -96,8 +96,9 @@ class OrderService:
         now = self.clock.now()
         as_of = self.today(now)
         order, applied = self.rules.apply_defaults(order, customer, as_of)
+        order, lead_times = self._configure(order)
         pricing, warnings, holds = self._check(order, customer, as_of)
-        promises = self.promiser.reserve(order, customer, as_of)
+        promises = self.promiser.reserve(order, customer, as_of, lead_times)
         order = _with_promises(order, promises)
         order = order.model_copy(update={"status": _status(order, pricing.requires_approval, holds)})
         revision = Revision(1, now, actor, reason, (), order)
@@ -126,6 +127,7 @@ class OrderService:
             customer = self._customer(order)
             as_of = self.today(self.clock.now())
             order, _ = self.rules.apply_defaults(order, customer, as_of)
+            order, _ = self._configure(order)
             self._check(order, customer, as_of)
         except OrderValidationError as exc:
             return [p for p in exc.problems if p.severity == Severity.ERROR]
@@ -135,7 +137,8 @@ class OrderService:
         """What could be promised for ``draft`` now; commits nothing."""
         order = self._parse(draft)
         customer = self._customer(order)
-        return self.promiser.check(order, customer, self.today(self.clock.now()))
+        order, lead_times = self._configure(order)
+        return self.promiser.check(order, customer, self.today(self.clock.now()), lead_times)
 
     # -- revise and cancel ----------------------------------------------------------
     def revise(self, order_id: str, changes: Mapping[str, Any], actor: str, reason: str) -> CaptureResult:
@@ -167,9 +170,10 @@ class OrderService:
         if not changed:
             return CaptureResult(current, created=False)
         after, applied = self.rules.apply_defaults(after, customer, as_of)
+        after, lead_times = self._configure(after)
         pricing, warnings, holds = self._check(after, customer, as_of)
         self.promiser.release(order_id)
-        promises = self.promiser.reserve(after, customer, as_of)
+        promises = self.promiser.reserve(after, customer, as_of, lead_times)
         after = _with_promises(after, promises)
         after = after.model_copy(update={"status": _status(after, pricing.requires_approval, holds)})
         revision = Revision(after.version, now, actor, reason, tuple(changed), after)
@@ -218,16 +222,36 @@ class OrderService:
             problem = FieldProblem("customer_id", f"unknown customer {order.customer_id!r}")
             raise OrderValidationError([problem]) from None
 
+    def _configure(self, order: Order) -> tuple[Order, dict[str, int]]:
+        """Configured lines checked and completed; their build times by line id."""
+        if self.products is None:
+            return order, {}
+        problems: list[FieldProblem] = []
+        lines = []
+        lead_times: dict[str, int] = {}
+        for index, line in enumerate(order.lines):
+            if line.kind != LineKind.CONFIGURED:
+                lines.append(line)
+                continue
+            try:
+                configured = self.products.configure(line)
+            except OrderValidationError as exc:
+                problems.extend(FieldProblem(f"lines[{index}].{p.path}", p.message, p.rule or "configurator",
+                                             p.severity) for p in exc.problems)
+                lines.append(line)
+                continue
+            lines.append(line.model_copy(update={"options": configured.options}))
+            if configured.lead_time_days is not None:
+                lead_times[line.line_id] = configured.lead_time_days
+        if problems:
+            raise OrderValidationError(problems)
+        return order.model_copy(update={"lines": tuple(lines)}), lead_times
+
     def _check(self, order: Order, customer: Customer, as_of: dt.date) -> tuple[Any, list[FieldProblem], list[str]]:
-        """Configurator, pricing and validation rules: all problems at once, or the results."""
+        """Pricing and validation rules: all problems at once, or the results."""
         problems: list[FieldProblem] = []
         if customer.blocked:
             problems.append(FieldProblem("customer_id", f"customer {customer.id} is blocked"))
-        if self.products is not None:
-            for index, line in enumerate(order.lines):
-                if line.kind == LineKind.CONFIGURED:
-                    problems.extend(FieldProblem(f"lines[{index}].{where}", message, "configurator")
-                                    for where, message in self.products.check(line))
         pricing = None
         try:
             pricing = self.pricer.price(order, customer, as_of)

@@ -45,10 +45,10 @@ class StockPromiser:
                 self.reserved.setdefault(order.order_id, []).extend(taken)
             return promises
 
-    def check(self, order: Order, customer: Customer, as_of: dt.date) -> list[LinePromise]:
+    def check(self, order: Order, customer: Customer, as_of: dt.date, lead_times=None) -> list[LinePromise]:
         return self._promise(order, as_of, commit=False)
 
-    def reserve(self, order: Order, customer: Customer, as_of: dt.date) -> list[LinePromise]:
+    def reserve(self, order: Order, customer: Customer, as_of: dt.date, lead_times=None) -> list[LinePromise]:
         return self._promise(order, as_of, commit=True)
 
     def release(self, order_id: str) -> None:

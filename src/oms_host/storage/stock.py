@@ -16,7 +16,7 @@ Arithmetic happens in Python on Decimals (SQLite keeps them as strings).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -70,11 +70,13 @@ class SqlStockPromiser:
         return max(booked, counted)
 
     # -- the Promiser protocol -----------------------------------------------------------------
-    def check(self, order: Order, customer: Customer, as_of: dt.date) -> list[LinePromise]:
+    def check(self, order: Order, customer: Customer, as_of: dt.date,
+              lead_times: Mapping[str, int] | None = None) -> list[LinePromise]:
         with self.db.read() as connection:
             return self._plan(connection, order, as_of, commit=False)
 
-    def reserve(self, order: Order, customer: Customer, as_of: dt.date) -> list[LinePromise]:
+    def reserve(self, order: Order, customer: Customer, as_of: dt.date,
+                lead_times: Mapping[str, int] | None = None) -> list[LinePromise]:
         return self.db.retrying(lambda connection: self._plan(connection, order, as_of, commit=True))
 
     def release(self, order_id: str) -> None:
