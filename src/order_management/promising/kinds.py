@@ -249,15 +249,16 @@ def plan_view(plan: PromisePlan) -> dict[str, Any]:
                 "reason": line.reason,
             } for line in plan.lines
         },
-        "reserved": _reserved(plan),
-        "planned": {f"{p.item}@{p.location}": p.quantity for p in plan.planned},
+        "reserved": _by_key(plan.commitments),
+        "planned": _by_key(plan.planned),
     }
 
 
-def _reserved(plan: PromisePlan) -> dict[str, int]:
+def _by_key(records: Sequence[Any]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for c in plan.commitments:
-        out[f"{c.item}@{c.location}"] = out.get(f"{c.item}@{c.location}", 0) + c.quantity
+    for record in records:
+        key = f"{record.item}@{record.location}"
+        out[key] = out.get(key, 0) + record.quantity
     return out
 
 

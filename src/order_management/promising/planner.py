@@ -84,6 +84,7 @@ class _Context:
     lanes: dict[str, Lane]
     excluded: dict[str, str]
     pictures: dict[tuple[str, str], SupplyPicture] = field(default_factory=dict)
+    scores: dict[str, Decimal] = field(default_factory=dict)
     commitments: list[Commitment] = field(default_factory=list)
     planned: list[PlannedSupply] = field(default_factory=list)
 
@@ -210,6 +211,7 @@ def _preferred(ctx: _Context, lines: Sequence[DemandLine]) -> list[str]:
         return candidates
     rank = {loc: i for i, loc in enumerate(candidates)}
     scores = {loc: sum((_score(ctx, line, loc) for line in lines), Decimal(0)) for loc in candidates}
+    ctx.scores = scores
     return sorted(candidates, key=lambda loc: (scores[loc], rank[loc]))
 
 
@@ -239,10 +241,16 @@ def _why(ctx: _Context, preferred: Sequence[str], chosen: str, skipped: Iterable
     position = preferred.index(chosen) + 1 if chosen in preferred else 0
     text = (f"{chosen} is first by the {order} of rule `{rule.name}`" if position == 1
             else f"{chosen} is #{position} by the {order} of rule `{rule.name}`")
+    if rule.strategy == SourcingStrategy.SCORED and ctx.scores:
+        text += " (" + ", ".join(f"{loc} {_plain(ctx.scores[loc])}" for loc in preferred) + ")"
     reasons = [s for s in skipped if s]
     if reasons:
         text += "; " + "; ".join(reasons)
     return text
+
+
+def _plain(score: Decimal) -> str:
+    return f"{score.quantize(Decimal('0.01')).normalize():f}"
 
 
 def _status(line: DemandLine, shipments: Sequence[Shipment], backordered: int, as_of: dt.date) -> LineStatus:

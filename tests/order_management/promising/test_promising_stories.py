@@ -274,3 +274,17 @@ def test_two_captures_racing_for_the_last_unit_give_one_success_and_one_clean_ba
     statuses = sorted(r.plan.line("1").status for r in results.values())
     assert statuses == [LineStatus.BACKORDERED, LineStatus.ON_TIME]
     assert store.reserved(("LOCK-U", "DE-KS")) == 1
+
+
+def test_a_scored_rule_spares_a_warehouse_whose_stock_is_mostly_promised(rules):
+    # To the US every warehouse is 4–5 days away; the rest-of-world rule scores transit days,
+    # cost per unit and utilisation (share of the item's supply already promised).
+    store = InMemoryReservationStore([supply("BOTTLE", "DE-KS", 100), supply("BOTTLE", "FR-LY", 100)])
+    first = check_availability(store, order("US-1", ("1", "BOTTLE", 10), country="US"), rules, as_of=AS_OF)
+    assert first.line("1").shipments[0].location == "DE-KS"  # 4 + 0.5 × 11.90 beats 4 + 0.5 × 12.50
+    assert "(DE-KS 9.95, FR-LY 10.25, NL-VE 11.6)" in first.line("1").reason
+    promise(store, order("DE-1", ("1", "BOTTLE", 80)), rules, as_of=AS_OF, reservation_id="R-de")
+    second = check_availability(store, order("US-2", ("1", "BOTTLE", 10), country="US"), rules, as_of=AS_OF)
+    assert second.line("1").shipments[0].location == "FR-LY"  # DE-KS: 9.95 + 2 × 0.8 = 11.55
+    assert ("first by the score of rule `rest-of-world` (FR-LY 10.25, DE-KS 11.55, NL-VE 11.6)"
+            in second.line("1").reason)
