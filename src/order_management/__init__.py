@@ -7,6 +7,8 @@ clock, calls them, and stores the result through the ports in
 :mod:`order_management.memory`; the host app provides SQL storage).
 """
 
+from .availability import SupplyPromiser, demand_request
+from .configuration import LEAD_TIME_ATTRIBUTE, ConfiguratorProducts, ConfiguredLine
 from .errors import (
     ConcurrentUpdateError,
     FieldProblem,
@@ -45,13 +47,15 @@ from .ports import (
     UnitOfWork,
 )
 from .pricing import RulesetPricer, to_pricing_order
+from .promising import PROMISING_KINDS
 from .revisions import Change, Revision, diff, render_diff
 from .rules import ORDER_RULES_KIND, FailureAction, OrderRules, ValidationOutcome, order_rules_from
 from .service import CaptureResult, OrderService
 
-RULESET_KINDS = (ORDER_RULES_KIND,)
+RULESET_KINDS = (ORDER_RULES_KIND, *PROMISING_KINDS)
 
 __all__ = [
+    "LEAD_TIME_ATTRIBUTE",
     "ORDER_RULES_KIND",
     "RULESET_KINDS",
     "Address",
@@ -60,6 +64,8 @@ __all__ = [
     "Channel",
     "Clock",
     "ConcurrentUpdateError",
+    "ConfiguratorProducts",
+    "ConfiguredLine",
     "Customer",
     "CustomerDirectory",
     "DuplicateOrderError",
@@ -97,8 +103,10 @@ __all__ = [
     "RulesetPricer",
     "ServiceTerms",
     "Severity",
+    "SupplyPromiser",
     "UnitOfWork",
     "ValidationOutcome",
+    "demand_request",
     "diff",
     "import_orders",
     "order_rules_from",

@@ -137,8 +137,10 @@ class OrderService:
         """What could be promised for ``draft`` now; commits nothing."""
         order = self._parse(draft)
         customer = self._customer(order)
+        as_of = self.today(self.clock.now())
+        order, _ = self.rules.apply_defaults(order, customer, as_of)
         order, lead_times = self._configure(order)
-        return self.promiser.check(order, customer, self.today(self.clock.now()), lead_times)
+        return self.promiser.check(order, customer, as_of, lead_times)
 
     # -- revise and cancel ----------------------------------------------------------
     def revise(self, order_id: str, changes: Mapping[str, Any], actor: str, reason: str) -> CaptureResult:
