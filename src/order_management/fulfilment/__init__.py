@@ -1,0 +1,129 @@
+"""Order fulfilment: processes, events, change orders, holds, approvals, jeopardy, returns, payments.
+
+Part 2 of the order layer. Booked orders run through process definitions
+(ruleset kind ``process``) whose steps have planned durations; events move the
+steps on; a change order compensates and re-plans; holds and approvals stop
+progress until a person (or a rule) lets it go on; event rules (ruleset kind
+``event_rules``, run by durable-rules behind :class:`DurableRulesAdapter`)
+decide jeopardy priorities, holds, approvals and reorder points. Returns,
+payments (through the :class:`PaymentGateway` Protocol) and the audit trail
+complete it. :class:`FulfilmentService` is the shell; everything it keeps is
+behind the Protocols in :mod:`.repositories` (in-memory implementations
+included).
+"""
+
+from .audit import AuditEvent, AuditTrail, Entity, InMemoryAuditTrail
+from .durable_adapter import DurableRulesAdapter, Evaluation, Firing, HostAction
+from .errors import (
+    EventRuleError,
+    FulfilmentError,
+    OrderBlockedError,
+    PaymentDeclinedError,
+    PaymentError,
+    ReturnError,
+    RuleActionError,
+    StepTransitionError,
+)
+from .event_rules import EVENT_RULES_KIND, EventRuleSet, Priority, RuleSection, event_rules_from
+from .jeopardy import LineProjection
+from .payments import GatewayResult, Payment, PaymentGateway, PaymentMethod, PaymentStatus, TestGateway
+from .process import (
+    PROCESS_KIND,
+    Command,
+    CommandKind,
+    EventType,
+    ProcessCatalogue,
+    ProcessDefinition,
+    Scope,
+    StepStatus,
+    Track,
+    process_catalogue_from,
+)
+from .records import (
+    Approval,
+    ApprovalStatus,
+    Hold,
+    JeopardyAlert,
+    ProcessInstance,
+    ReplenishmentRequest,
+    ReplenishmentStatus,
+    Stage,
+)
+from .repositories import FulfilmentRecords, InMemoryFulfilmentRecords, ProcessRepository, Repository
+from .returns import Resolution, ReturnAuthorisation, ReturnLine, ReturnReason, ReturnStatus
+from .service import (
+    FulfilmentEvent,
+    FulfilmentService,
+    JeopardyReport,
+    OrderBalance,
+    ReturnRequest,
+    StockLevels,
+)
+
+#: The ruleset kinds this package contributes (the order layer adds them to its ``RULESET_KINDS``).
+FULFILMENT_KINDS = (PROCESS_KIND, EVENT_RULES_KIND)
+
+__all__ = [
+    "EVENT_RULES_KIND",
+    "FULFILMENT_KINDS",
+    "PROCESS_KIND",
+    "Approval",
+    "ApprovalStatus",
+    "AuditEvent",
+    "AuditTrail",
+    "Command",
+    "CommandKind",
+    "DurableRulesAdapter",
+    "Entity",
+    "Evaluation",
+    "EventRuleError",
+    "EventRuleSet",
+    "EventType",
+    "Firing",
+    "FulfilmentError",
+    "FulfilmentEvent",
+    "FulfilmentRecords",
+    "FulfilmentService",
+    "GatewayResult",
+    "Hold",
+    "HostAction",
+    "InMemoryAuditTrail",
+    "InMemoryFulfilmentRecords",
+    "JeopardyAlert",
+    "JeopardyReport",
+    "LineProjection",
+    "OrderBalance",
+    "OrderBlockedError",
+    "Payment",
+    "PaymentDeclinedError",
+    "PaymentError",
+    "PaymentGateway",
+    "PaymentMethod",
+    "PaymentStatus",
+    "Priority",
+    "ProcessCatalogue",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "ProcessRepository",
+    "ReplenishmentRequest",
+    "ReplenishmentStatus",
+    "Repository",
+    "Resolution",
+    "ReturnAuthorisation",
+    "ReturnError",
+    "ReturnLine",
+    "ReturnReason",
+    "ReturnRequest",
+    "ReturnStatus",
+    "RuleActionError",
+    "RuleSection",
+    "Scope",
+    "Stage",
+    "StepStatus",
+    "StepTransitionError",
+    "StockLevels",
+    "TestGateway",
+    "Track",
+    "event_rules_from",
+    "process_catalogue_from",
+]
