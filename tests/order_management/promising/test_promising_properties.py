@@ -73,6 +73,21 @@ def request(index: int, demand_class: str, quantity: int, requested: int | None)
                          lines=(DemandLine(line_id="1", item=ITEM, quantity=quantity, requested_on=requested_on),))
 
 
+multi_line_orders = st.lists(
+    st.tuples(st.sampled_from(["vip", "standard"]),
+              st.lists(st.tuples(st.sampled_from([ITEM, "OTHER"]), st.integers(1, 15),
+                                 st.one_of(st.none(), st.integers(0, 30))), min_size=1, max_size=4)),
+    min_size=1, max_size=5)
+
+
+def multi_request(index: int, demand_class: str, lines) -> DemandRequest:
+    return DemandRequest(
+        reference=f"SO-{index}", demand_class=demand_class, ship_to=ShipTo(country="DE"),
+        lines=tuple(DemandLine(line_id=str(n), item=item, quantity=qty,
+                               requested_on=None if req is None else AS_OF + dt.timedelta(days=req))
+                    for n, (item, qty, req) in enumerate(lines)))
+
+
 def oracle_fits(position: SupplyPosition, commitments) -> bool:
     """Brute force, one pool: by every date, units shipped ≤ supply arrived − safety stock."""
     dates = {AS_OF} | {c.ship_on for c in commitments} | {max(r.expected_on, AS_OF) for r in position.receipts}
@@ -95,6 +110,24 @@ def test_reservations_never_exceed_supply_date_by_date(pos, wanted, policy, shar
         committed = snapshot.committed(position.key)
         assert sum(c.quantity for c in committed) <= position.total_supply
         assert oracle_fits(position, committed)
+
+
+@given(positions, st.integers(0, 30), multi_line_orders, policies, shares, releases)
+def test_orders_of_several_lines_never_count_a_unit_twice(pos, other_on_hand, orders, policy, share, release_after):
+    rules = rules_with(share, release_after, policy, 1, min_split=2)
+    other = SupplyPosition(item="OTHER", location="W2", on_hand=other_on_hand,
+                           receipts=(Receipt(id="PO-x", quantity=5, expected_on=AS_OF + dt.timedelta(days=3)),))
+    store = InMemoryReservationStore([*pos, other])
+    for i, (cls, lines) in enumerate(orders):
+        result = promise(store, multi_request(i, cls, lines), rules, as_of=AS_OF, reservation_id=f"R-{i}")
+        for line, (_, qty, _) in zip(result.plan.lines, lines, strict=True):
+            assert line.promised_quantity + line.backordered == qty
+        if result.plan.split_policy == "ship_complete" and result.plan.fully_promised:
+            assert len({s.ship_on for ln in result.plan.lines for s in ln.shipments}) == 1
+            assert len({s.location for ln in result.plan.lines for s in ln.shipments}) == 1
+    snapshot = store.snapshot([ITEM, "OTHER"])
+    for position in (*pos, other):
+        assert oracle_fits(position, snapshot.committed(position.key))
 
 
 @given(positions, demands, policies, shares, releases)
