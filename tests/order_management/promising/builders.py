@@ -14,8 +14,9 @@ from order_management.promising import (
     SupplyPosition,
 )
 
-DATA = Path(__file__).parent / "data"
-SOURCING = DATA / "sourcing.yaml"
+RULESETS = Path(__file__).resolve().parents[3] / "rulesets" / "order"
+SOURCING = RULESETS / "sourcing.yaml"
+SCENARIOS = RULESETS / "sourcing.scenarios.yaml"
 AS_OF = dt.date(2026, 11, 25)
 
 

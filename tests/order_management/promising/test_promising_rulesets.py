@@ -14,8 +14,8 @@ from order_management.promising import (
     check_availability,
     promising_rules_from_yaml,
 )
-from rule_language import RulesetLoadError, load_ruleset_dir, run_scenarios
-from tests.order_management.promising.builders import AS_OF, DATA, order, supply
+from rule_language import RulesetLoadError, load_rulesets, read_sources, run_scenarios
+from tests.order_management.promising.builders import AS_OF, SCENARIOS, SOURCING, order, supply
 
 
 def test_the_public_api_is_exported_sorted_and_complete():
@@ -38,7 +38,7 @@ def test_every_error_is_a_promising_error_and_a_builtin():
 
 
 def test_the_sample_rules_load_without_warnings():
-    bundle = load_ruleset_dir(DATA, PROMISING_KINDS)
+    bundle = load_rulesets([*read_sources(SOURCING), *read_sources(SCENARIOS)], PROMISING_KINDS)
     assert bundle.warnings == ()
     rules = bundle.get("outdoor-sourcing").artefact
     assert [r.name for r in rules.sourcing] == ["marketplace", "dach", "france-benelux", "rest-of-world"]
@@ -47,7 +47,7 @@ def test_the_sample_rules_load_without_warnings():
 
 
 def test_the_sample_scenarios_pass():
-    bundle = load_ruleset_dir(DATA, PROMISING_KINDS)
+    bundle = load_rulesets([*read_sources(SOURCING), *read_sources(SCENARIOS)], PROMISING_KINDS)
     outcomes = run_scenarios(bundle, PROMISING_KINDS)
     assert len(outcomes) == 6
     assert [str(o) for o in outcomes if not o.passed] == []

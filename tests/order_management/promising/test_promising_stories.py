@@ -1,6 +1,6 @@
 """Promising, told as stories a planner or a customer-service agent would recognise.
 
-Every story runs on the sample rules of ``data/sourcing.yaml`` (the Tarif
+Every story runs on the sample rules of ``rulesets/order/sourcing.yaml`` (the Tarif
 Outdoor shop: Kassel, Lyon and Venlo warehouses) and the in-memory store.
 """
 
