@@ -19,7 +19,7 @@ import pydantic
 
 from .context import Totals
 from .errors import FieldProblem, OrderValidationError, ProcessingConstraintError, Severity
-from .model import Customer, LineKind, LineStatus, Order, OrderStatus
+from .model import Customer, LineKind, LineStatus, Order, OrderLine, OrderStatus
 from .ports import (
     Clock,
     CustomerDirectory,
@@ -161,7 +161,7 @@ class OrderService:
         data = before.model_dump()
         data.update({k: _dump(v) for k, v in changes.items()})
         data["version"] = before.version + 1
-        after = self._parse(data)
+        after = _carry_line_state(before, self._parse(data))
         customer = self._customer(after)
         now = self.clock.now()
         as_of = self.today(now)
@@ -266,6 +266,28 @@ class OrderService:
         if errors:
             raise OrderValidationError(problems)
         return pricing, [p for p in problems if p.severity != Severity.ERROR], list(outcome.hold_reasons)
+
+
+_LINE_STATE = ("status", "promised_date", "ship_from", "shipped_quantity")
+
+
+def _carry_line_state(before: Order, after: Order) -> Order:
+    """Keep what fulfilment recorded on each line (status, promise, shipped units).
+
+    A revision states what the customer changes; a line's status and promise
+    are the system's, so a line given again without them keeps its own.
+    """
+    old = {line.line_id: line for line in before.lines}
+    defaults = {name: OrderLine.model_fields[name].default for name in _LINE_STATE}
+    lines = []
+    for line in after.lines:
+        previous = old.get(line.line_id)
+        if previous is not None:
+            update = {name: getattr(previous, name) for name in _LINE_STATE
+                      if getattr(line, name) == defaults[name]}
+            line = line.model_copy(update=update)
+        lines.append(line)
+    return after.model_copy(update={"lines": tuple(lines)})
 
 
 def _dump(value: Any) -> Any:
