@@ -200,7 +200,8 @@ class _Translator:
             if isinstance(left, Literal) and isinstance(right, Path):
                 left, right, op = right, left, _FLIP[op]
             if not (isinstance(left, Path) and isinstance(right, Literal)):
-                raise _Untranslatable("compare a fact field with a constant (`order.total > 500.00`)")
+                raise _Untranslatable("compare a fact field with a constant (`order.total > 500.00`); "
+                                      "arithmetic, functions and field-against-field comparisons cannot run there")
             if negate:
                 op = _NEGATE[op]
             name = field_name(left.dotted)
