@@ -122,7 +122,8 @@ class TestGateway:
     Bank transfers and cash on delivery authorise as pending; a bank transfer
     captures only after :meth:`funds_received`. ``fail_next`` makes the next
     call decline with that code. Every call is recorded in ``calls``; a repeated
-    idempotency key returns the first answer.
+    idempotency key returns the first approved answer (a declined call may be
+    retried with the same key, as most providers allow).
 
     >>> gateway = TestGateway()
     >>> auth = gateway.authorise(PaymentMethod.CARD, Money(Decimal("10.00"), "EUR"), "k1")
@@ -158,7 +159,8 @@ class TestGateway:
                 self.fail_next = None
             else:
                 result = decide()
-            self._by_key[key] = result
+            if result.approved:
+                self._by_key[key] = result
             return result
 
     def authorise(self, method: PaymentMethod, amount: Money, key: str) -> GatewayResult:

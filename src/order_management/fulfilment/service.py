@@ -193,9 +193,9 @@ class FulfilmentService:
         """Apply an event; while the order is held, it waits and is applied on release."""
         instance = self._instance(event.order_id)
         if instance.stage != Stage.RUNNING:
-            raise OrderBlockedError(f"order {event.order_id} is {instance.stage.value}; events wait for "
-                                    "approval" if instance.stage == Stage.AWAITING_APPROVAL else
-                                    f"order {event.order_id} is {instance.stage.value}")
+            waits = {Stage.AWAITING_APPROVAL: "approve or reject it first",
+                     Stage.SENT_BACK: "it was sent back; resubmit it first"}.get(instance.stage, "it is not running")
+            raise OrderBlockedError(f"order {event.order_id} is {instance.stage.value}: {waits}")
         if self.active_holds(event.order_id):
             after = replace(instance, queued=(*instance.queued, event), version=instance.version + 1)
             self.records.processes.put(after, instance.version)
@@ -245,7 +245,27 @@ class FulfilmentService:
         instance = self._send(instance, commands, event.actor)
         instance = self._save_instance(instance, instance.version, event.actor, event.type.value)
         self._reflect_lines(record, instance, event)
-        return instance
+        if event.type == EventType.DELIVERED:
+            self._collect_on_delivery(event)
+        return self._paid_already(instance, event.actor)
+
+    def _collect_on_delivery(self, event: FulfilmentEvent) -> None:
+        """Cash on delivery: the courier collected it, so the pending payment is captured."""
+        for payment in self.records.payments.for_order(event.order_id):
+            if payment.method == PaymentMethod.CASH_ON_DELIVERY and payment.status == PaymentStatus.PENDING:
+                require(self._gateway().capture(payment.reference, Money(payment.authorised, payment.currency),
+                                                f"{payment.payment_id}:capture"), "cash collection")
+                self._save_payment(payment, payment.with_capture(payment.authorised), event.actor,
+                                   "collected on delivery", payment.reference)
+
+    def _paid_already(self, instance: ProcessInstance, actor: str) -> ProcessInstance:
+        """A step waiting for ``payment_captured`` on an order already paid in full moves on at once."""
+        if instance.stage != Stage.RUNNING or not self._awaits(instance, EventType.PAYMENT_CAPTURED):
+            return instance
+        balance = self.balance(instance.order_id)
+        if balance.paid <= 0 or balance.outstanding > 0:
+            return instance
+        return self._apply(instance, FulfilmentEvent(instance.order_id, EventType.PAYMENT_CAPTURED, actor=actor))
 
     def _reflect_lines(self, record: OrderRecord, instance: ProcessInstance, event: FulfilmentEvent) -> None:
         """Line and order statuses follow the events: shipped, delivered, closed."""
@@ -748,7 +768,7 @@ class FulfilmentService:
         instance = self._send(replace(instance, tracks=tuple(tracks)), commands, actor)
         instance = self._save_instance(instance, instance.version, actor, "running")
         self._restore_status(instance.order_id, instance, actor, "running")
-        return instance
+        return self._paid_already(instance, actor)
 
     def _send(self, instance: ProcessInstance, commands: list[Command], actor: str) -> ProcessInstance:
         for command in commands:
