@@ -63,9 +63,10 @@ from .rules import (
     Weights,
 )
 from .service import check_availability, find_shortfalls, promise, release, reserve
-from .store import InMemoryReservationStore, ReservationStore
+from .store import AGGREGATED, InMemoryReservationStore, ReservationStore
 
 __all__ = [
+    "AGGREGATED",
     "COMMON_POOL",
     "DEFAULT_DEMAND_CLASS",
     "PROMISING_KINDS",

@@ -239,6 +239,9 @@ def build_picture(item: str, location: str, position: SupplyPosition | None,
         pools[share.demand_class] = _Pool(share.demand_class, protected, dates, released)
     pools[COMMON_POOL] = _Pool(COMMON_POOL, common, dates, dates)
     picture = SupplyPicture(item, location, events, pools)
-    for commitment in commitments:
-        picture.commit(commitment.pool, commitment.demand_class, commitment.ship_on, commitment.quantity)
+    for commitment in commitments:  # O(1) each: the curve is computed once, when first needed
+        pool = pools.get(commitment.pool)
+        if pool is None:  # a share the rules no longer have: its units still count, from the common pool
+            pool = pools[COMMON_POOL]
+        pool.add(commitment.demand_class, commitment.ship_on, commitment.quantity)
     return picture

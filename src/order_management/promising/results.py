@@ -198,7 +198,9 @@ def _freeze(mapping: Mapping) -> Mapping:  # type: ignore[type-arg]
 class AvailabilitySnapshot:
     """A consistent read of supply, commitments and versions for some keys.
 
-    Every key has a version; an unknown key is at version 0. Any write that
+    Commitments may be summed per (pool, demand class, ship date), as the
+    in-memory store does; every computation reads only those fields and the
+    quantity. Every key has a version; an unknown key is at version 0. Any write that
     touches a key (supply put, reserve, release) increments it, so a plan made
     from this snapshot can be committed with compare-and-set on
     :meth:`version`.

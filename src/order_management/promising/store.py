@@ -31,6 +31,7 @@ Last-line guard
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Protocol, runtime_checkable
@@ -47,7 +48,15 @@ from .errors import (
 from .models import SupplyPosition
 from .results import AvailabilitySnapshot, Commitment, Reservation, SupplyKey
 
-__all__ = ["InMemoryReservationStore", "ReservationStore"]
+__all__ = ["AGGREGATED", "InMemoryReservationStore", "ReservationStore"]
+
+#: The ``line_id`` of a commitment a snapshot returns summed over reservations.
+AGGREGATED = "*"
+
+
+def _by_date(item: tuple[tuple[str, str, dt.date], int]) -> tuple[dt.date, str, str]:
+    (pool, demand_class, ship_on), _ = item
+    return (ship_on, demand_class, pool)
 
 
 @runtime_checkable
@@ -55,7 +64,13 @@ class ReservationStore(Protocol):
     """Supply and reservations, with atomic, versioned writes."""
 
     def snapshot(self, items: Iterable[str]) -> AvailabilitySnapshot:
-        """A consistent read of every location's supply, commitments and version for ``items``."""
+        """A consistent read of every location's supply, commitments and version for ``items``.
+
+        Commitments may be returned summed per (pool, demand class, ship date)
+        with ``line_id`` :data:`AGGREGATED`: the core reads nothing else, and
+        the snapshot then grows with distinct dates, not with reservations
+        (in SQL, one ``GROUP BY``).
+        """
         ...
 
     def reserve(self, reservation: Reservation,
@@ -114,6 +129,8 @@ class InMemoryReservationStore:
         self._positions: dict[SupplyKey, SupplyPosition] = {}
         self._versions: dict[SupplyKey, int] = {}
         self._committed: dict[SupplyKey, dict[str, tuple[Commitment, ...]]] = {}
+        # what snapshots return: units per (pool, demand class, ship date), kept up to date on every write
+        self._aggregates: dict[SupplyKey, dict[tuple[str, str, dt.date], int]] = {}
         self._totals: dict[SupplyKey, int] = {}
         self._reservations: dict[str, Reservation] = {}
         self._locations: dict[str, set[str]] = {}
@@ -126,7 +143,9 @@ class InMemoryReservationStore:
         with self._lock:
             keys = [(item, loc) for item in sorted(wanted) for loc in sorted(self._locations.get(item, ()))]
             positions = {k: self._positions[k] for k in keys if k in self._positions}
-            commitments = {k: tuple(c for group in self._committed.get(k, {}).values() for c in group)
+            commitments = {k: tuple(Commitment(AGGREGATED, k[0], k[1], units, ship_on, demand_class, pool)
+                                    for (pool, demand_class, ship_on), units
+                                    in sorted(self._aggregates.get(k, {}).items(), key=_by_date))
                            for k in keys}
             versions = {k: self._versions.get(k, 0) for k in keys}
         return AvailabilitySnapshot(positions, {k: v for k, v in commitments.items() if v}, versions)
@@ -180,6 +199,7 @@ class InMemoryReservationStore:
             for key, group in by_key.items():
                 self._committed.setdefault(key, {})[reservation.id] = tuple(group)
                 self._totals[key] = self._totals.get(key, 0) + sum(c.quantity for c in group)
+                self._aggregate(key, group, +1)
                 self._locations.setdefault(key[0], set()).add(key[1])
                 new_versions[key] = self._versions[key] = self._versions.get(key, 0) + 1
             self._reservations[reservation.id] = reservation
@@ -211,6 +231,7 @@ class InMemoryReservationStore:
                     del self._committed[key][reservation_id]
                 self._totals[key] = (self._totals[key]
                                      - sum(c.quantity for c in released if c.key == key))
+                self._aggregate(key, [c for c in released if c.key == key], -1)
                 self._versions[key] = self._versions.get(key, 0) + 1
             if kept or kept_planned:
                 self._reservations[reservation_id] = Reservation(reservation_id, reservation.reference, kept,
@@ -218,6 +239,16 @@ class InMemoryReservationStore:
             else:
                 del self._reservations[reservation_id]
             return Reservation(reservation_id, reservation.reference, released, released_planned)
+
+    def _aggregate(self, key: SupplyKey, group: Iterable[Commitment], sign: int) -> None:
+        totals = self._aggregates.setdefault(key, {})
+        for c in group:
+            slot = (c.pool, c.demand_class, c.ship_on)
+            units = totals.get(slot, 0) + sign * c.quantity
+            if units:
+                totals[slot] = units
+            else:
+                del totals[slot]
 
     # -- inspection (tests, audits) ----------------------------------------------------
     def reserved(self, key: SupplyKey) -> int:
