@@ -60,7 +60,7 @@ def test_migrations_create_exactly_the_schema_the_code_declares(db: Database) ->
         differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
                                        metadata)
     assert differences == []
-    assert db.current_revision() == "0001"
+    assert db.current_revision() == "0002"
 
 
 def test_a_captured_order_reads_back_exactly_as_it_was_stored(host: Host) -> None:

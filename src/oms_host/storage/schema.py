@@ -155,3 +155,11 @@ reservations = sa.Table(
     sa.Column("quantity", Exact(), nullable=False),
     sa.Column("at", _TS, nullable=False),
 )
+
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("expires_at", _TS, nullable=False),
+)

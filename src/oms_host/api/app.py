@@ -1,0 +1,30 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from oms_host.auth import Users
+from oms_host.host import Host, open_host
+
+from .errors import install_error_handlers
+from .routes import router
+
+__all__ = ["create_app"]
+
+
+def create_app(host: Host | None = None, *, database_url: str | None = None, with_ui: bool = True) -> FastAPI:
+    """The app over ``host`` (or a host opened on ``database_url``, migrated)."""
+    host = host or open_host(database_url)
+    app = FastAPI(title="Tarif OMS", version="0.1.0",
+                  description="Reference order management host app on the Tarif library: configure, price, "
+                              "capture and follow orders. Amounts are decimal strings.")
+    app.state.host = host
+    app.state.users = Users(host.db)
+    install_error_handlers(app)
+    app.include_router(router)
+    if with_ui:
+        from oms_host.web import install_ui
+
+        install_ui(app)
+    return app

@@ -1,0 +1,241 @@
+"""The JSON API: quotes, capture, imports, revisions, cancellation, search, detail, approvals, reports.
+
+Request bodies are parsed with numbers as Decimals (an amount never passes
+through a float). Each endpoint names the action it needs; see
+:mod:`oms_host.auth` for which role may do what.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from oms_host import desk
+from oms_host.auth import Action, User
+from oms_host.host import Host
+from oms_host.storage.queries import Dimension, OrderFilter, exceptions, list_orders, report
+from order_management import (
+    ErrorPolicy,
+    Order,
+    OrderStatus,
+    import_orders,
+    parse_csv_batch,
+    parse_json_batch,
+)
+
+from .security import get_host, get_users, requires
+from .serialise import plain, record_detail
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api")
+HostDep = Annotated[Host, Depends(get_host)]
+Viewer = Annotated[User, Depends(requires(Action.VIEW))]
+Desk = Annotated[User, Depends(requires(Action.CAPTURE))]
+Importer = Annotated[User, Depends(requires(Action.IMPORT))]
+Approver = Annotated[User, Depends(requires(Action.APPROVE))]
+
+_ORDER_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": Order.model_json_schema(mode="validation")}}}}
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as JSON with exact numbers (Decimal, never float)."""
+    raw = await request.body()
+    try:
+        return json.loads(raw or b"null", parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise HTTPException(400, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+
+
+Body = Annotated[Any, Depends(json_body)]
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise HTTPException(422, "the body must be a JSON object")
+    return body
+
+
+class Login(BaseModel):
+    username: str = Field(min_length=1)
+    password: str = Field(min_length=1)
+
+
+class Decision(BaseModel):
+    note: str = ""
+
+
+class Cancellation(BaseModel):
+    reason: str = Field(min_length=1)
+
+
+# -- sessions --------------------------------------------------------------------------------------------
+@router.post("/session", tags=["auth"], summary="Log in; returns a bearer token (also set as a cookie)")
+def login(credentials: Login, host: HostDep, users=Depends(get_users)) -> JSONResponse:  # noqa: B008
+    user = users.authenticate(credentials.username, credentials.password)
+    if user is None:
+        raise HTTPException(401, "unknown user or wrong password")
+    token = users.open_session(user, host.clock.now())
+    response = JSONResponse({"token": token, "username": user.username, "role": user.role.value})
+    response.set_cookie("tarif_session", token, httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/me", tags=["auth"])
+def me(user: Viewer) -> dict[str, Any]:
+    return {"username": user.username, "display_name": user.display_name, "role": user.role.value,
+            "via_token": user.via_token}
+
+
+# -- pricing and availability ---------------------------------------------------------------------------
+@router.post("/quote", tags=["orders"], summary="Price a draft order (waterfall per line); stores nothing",
+             openapi_extra=_ORDER_BODY)
+def quote(body: Body, host: HostDep, user: Viewer) -> JSONResponse:
+    result = desk.quote(host, _object(body))
+    pricing = result.pricing
+    return JSONResponse({
+        "subtotal": plain(pricing.subtotal), "tax": plain(pricing.tax), "total": plain(pricing.total),
+        "requires_approval": pricing.requires_approval, "approval_reasons": list(pricing.approval_reasons),
+        "priced": plain(pricing.priced), "defaults_applied": list(result.defaults_applied),
+        "problems": [{"path": p.path, "message": p.message, "rule": p.rule, "severity": p.severity.value}
+                     for p in result.problems],
+    })
+
+
+@router.post("/availability", tags=["orders"], summary="What could be promised for a draft now (what-if)",
+             openapi_extra=_ORDER_BODY)
+def availability(body: Body, host: HostDep, user: Viewer) -> JSONResponse:
+    data = _object(body)
+    data.setdefault("order_id", "WHAT-IF")
+    return JSONResponse({"promises": plain(host.service.check_availability(data))})
+
+
+# -- orders ----------------------------------------------------------------------------------------------
+@router.post("/orders", tags=["orders"], status_code=201, openapi_extra=_ORDER_BODY,
+             summary="Capture an order: defaults, configuration check, price, validation, promise, save")
+def capture(body: Body, host: HostDep, user: Desk) -> JSONResponse:
+    result = host.service.capture(_object(body), actor=user.actor)
+    detail = record_detail(result.record)
+    detail["created"] = result.created
+    detail["warnings"] = [str(w) for w in result.warnings]
+    return JSONResponse(detail, status_code=201 if result.created else 200)
+
+
+@router.get("/orders", tags=["orders"], summary="Search and filter orders (newest first)")
+def search(host: HostDep, user: Viewer, status: OrderStatus | None = None, customer_id: str | None = None,
+           channel: str | None = None, q: str | None = None,
+           flag: Annotated[str | None, Query(pattern="^(hold|approval|backorder|jeopardy)$")] = None,
+           created_from: dt.date | None = None, created_to: dt.date | None = None,
+           limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+           ) -> JSONResponse:
+    rows, total = list_orders(host.db, OrderFilter(status.value if status else None, customer_id, channel, q, flag,
+                                                   created_from, created_to, limit, offset))
+    return JSONResponse({"total": total, "orders": plain(rows)})
+
+
+@router.get("/orders/{order_id}", tags=["orders"], summary="An order with prices, promises, history and events")
+def detail(order_id: str, host: HostDep, user: Viewer) -> JSONResponse:
+    with host.unit_of_work() as uow:
+        record = uow.orders.get(order_id)
+    return JSONResponse(record_detail(record, host.events.for_order(order_id)))
+
+
+@router.patch("/orders/{order_id}", tags=["orders"], summary="Revise an order: {changes: {...}, reason}")
+def revise(order_id: str, body: Body, host: HostDep, user: Desk) -> JSONResponse:
+    data = _object(body)
+    changes, reason = data.get("changes"), data.get("reason")
+    if not isinstance(changes, dict) or not isinstance(reason, str) or not reason:
+        raise HTTPException(422, "send {\"changes\": {field: value, ...}, \"reason\": \"why\"}")
+    result = host.service.revise(order_id, changes, user.actor, reason)
+    return JSONResponse(record_detail(result.record, host.events.for_order(order_id)))
+
+
+@router.post("/orders/{order_id}/cancel", tags=["orders"])
+def cancel(order_id: str, cancellation: Cancellation, host: HostDep, user: Desk) -> JSONResponse:
+    record = host.service.cancel(order_id, user.actor, cancellation.reason)
+    return JSONResponse(record_detail(record, host.events.for_order(order_id)))
+
+
+@router.post("/orders/{order_id}/approve", tags=["approvals"],
+             summary="Approve an order's discounts (not the person who entered them)")
+def approve(order_id: str, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
+    record = desk.approve(host, order_id, user.actor, decision.note)
+    return JSONResponse(record_detail(record, host.events.for_order(order_id)))
+
+
+@router.post("/orders/{order_id}/reject", tags=["approvals"])
+def reject(order_id: str, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
+    record = desk.reject(host, order_id, user.actor, decision.note or "rejected")
+    return JSONResponse(record_detail(record, host.events.for_order(order_id)))
+
+
+@router.post("/orders/{order_id}/release-hold", tags=["approvals"])
+def release(order_id: str, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
+    record = desk.release_hold(host, order_id, user.actor, decision.note)
+    return JSONResponse(record_detail(record, host.events.for_order(order_id)))
+
+
+# -- imports ----------------------------------------------------------------------------------------------
+@router.post("/imports", tags=["imports"], summary="Import a batch (JSON, or CSV with Content-Type text/csv)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"type": "object", "properties": {"orders": {
+                     "type": "array", "items": Order.model_json_schema(mode="validation")}}}},
+                 "text/csv": {"schema": {"type": "string"}}}}})
+async def import_batch(request: Request, host: HostDep, user: Importer,
+                       policy: ErrorPolicy = ErrorPolicy.REJECT_BATCH) -> JSONResponse:
+    from starlette.concurrency import run_in_threadpool
+
+    text = (await request.body()).decode("utf-8", errors="replace")
+    if "csv" in request.headers.get("content-type", ""):
+        records = parse_csv_batch(text)
+    else:
+        records = parse_json_batch(text)
+    report_ = await run_in_threadpool(import_orders, host.service, records, policy, user.actor)
+    status = 200 if report_.ok else 422 if (report_.batch_rejected or not report_.created) else 207
+    return JSONResponse({
+        "summary": report_.summary(), "created": report_.created, "already_imported": report_.already_imported,
+        "rejected": report_.rejected, "batch_rejected": report_.batch_rejected,
+        "problems": [{"path": p.path, "message": p.message, "rule": p.rule, "severity": p.severity.value}
+                     for p in report_.problems],
+    }, status_code=status)
+
+
+# -- customers, reports, exceptions -----------------------------------------------------------------------
+@router.get("/customers", tags=["customers"])
+def customers(host: HostDep, user: Viewer, q: str = "", limit: Annotated[int, Query(ge=1, le=500)] = 50,
+              offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
+    return JSONResponse({"customers": plain(host.customers.search(q, limit=limit, offset=offset))})
+
+
+def categories(host: Host) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for ruleset in host.bundle.of_kind("product_catalog"):
+        for sku, product in ruleset.artefact.products.items():
+            found[sku] = product.category or "other"
+    return found
+
+
+@router.get("/reports/{dimension}", tags=["reports"],
+            summary="Revenue (net) and count by product, category, customer, country, channel or day")
+def reports(dimension: Dimension, host: HostDep, user: Viewer, start: dt.date | None = None,
+            end: dt.date | None = None, currency: str = "EUR",
+            limit: Annotated[int, Query(ge=1, le=100)] = 10) -> JSONResponse:
+    end = end or host.clock.now().date()
+    start = start or end - dt.timedelta(days=90)
+    if start > end:
+        raise HTTPException(422, "start is after end")
+    rows = report(host.db, dimension, start, end, currency, categories(host), limit)
+    return JSONResponse({"dimension": dimension.value, "start": start.isoformat(), "end": end.isoformat(),
+                         "currency": currency, "rows": plain(rows)})
+
+
+@router.get("/exceptions", tags=["reports"], summary="Orders in jeopardy, on hold, awaiting approval, short")
+def exceptions_dashboard(host: HostDep, user: Viewer) -> JSONResponse:
+    return JSONResponse(plain(exceptions(host.db, host.clock.now().date())))

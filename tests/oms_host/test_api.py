@@ -1,0 +1,213 @@
+"""The JSON API on SQLite and PostgreSQL: roles, field-path errors, and bad input that changes nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from oms_host.api import create_app
+from oms_host.auth import Role, Users
+from oms_host.host import open_host
+from oms_host.storage.schema import orders, reservations
+from tests.oms_host.conftest import CUSTOMERS, RULESETS, STOCK
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # tests need no real cost
+PASSWORDS = {"anna": ("anna-pw", Role.ORDER_DESK), "bob": ("bob-pw", Role.ORDER_DESK),
+             "vera": ("vera-pw", Role.APPROVER), "paul": ("paul-pw", Role.PRICING_ADMIN),
+             "rita": ("rita-pw", Role.READ_ONLY)}
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    from oms_host.kinds import all_kinds
+    from rule_language import load_ruleset_dir
+
+    return load_ruleset_dir(RULESETS, all_kinds())
+
+
+@pytest.fixture
+def api(db, bundle, clock):
+    host = open_host(db.url, bundle=bundle, clock=clock, migrate=False)
+    host.customers.put_many(CUSTOMERS)
+    host.stock.set_stock(STOCK)
+    users = Users(host.db, hasher=FAST_HASHER)
+    for name, (password, role) in PASSWORDS.items():
+        users.add(name, password, role)
+    app = create_app(host, with_ui=False)
+    app.state.users = users
+    client = TestClient(app)
+    client.tokens = {name: client.post("/api/session", json={"username": name, "password": pw}).json()["token"]
+                     for name, (pw, _) in PASSWORDS.items()}
+    client.cookies.clear()  # each request below says who it is
+    client.import_token = app.state.users.issue_token("shop", Role.ORDER_DESK, clock.now())
+    client.host = host
+    return client
+
+
+def auth(client, name):
+    return {"Authorization": f"Bearer {client.tokens[name]}"}
+
+
+def draft(**overrides):
+    order = {"customer_id": "C-100", "currency": "EUR", "channel": "web",
+             "lines": [{"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "1"},
+                       {"line_id": "2", "sku": "HELMET-AERO", "quantity": 2}]}
+    order.update(overrides)
+    return order
+
+
+def count(host, table) -> int:
+    with host.db.read() as connection:
+        return connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def test_the_openapi_description_is_published(api) -> None:
+    spec = api.get("/openapi.json").json()
+    assert {"/api/orders", "/api/quote", "/api/imports", "/api/orders/{order_id}/approve"} <= set(spec["paths"])
+
+
+def test_nothing_is_served_without_credentials(api) -> None:
+    response = api.get("/api/orders")
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "unauthenticated"
+    assert api.post("/api/session", json={"username": "anna", "password": "nope"}).status_code == 401
+
+
+def test_a_quote_prices_with_waterfall_and_stores_nothing(api) -> None:
+    response = api.post("/api/quote", json=draft(), headers=auth(api, "rita"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    net = sum(Decimal(line["net"]) for line in body["priced"]["lines"])
+    assert Decimal(body["subtotal"]) == net and Decimal(body["total"]) == net + Decimal(body["tax"])
+    assert "payment-terms-by-segment" in " ".join(body["defaults_applied"])
+    assert body["priced"]["lines"][0]["waterfall"]
+    assert count(api.host, orders) == 0
+
+
+def test_the_desk_captures_an_order_and_finds_it_with_its_history(api) -> None:
+    response = api.post("/api/orders", json=draft(), headers=auth(api, "anna"))
+    assert response.status_code == 201, response.text
+    order_id = response.json()["order"]["order_id"]
+    assert response.json()["order"]["status"] == "booked"
+    listed = api.get("/api/orders", params={"customer_id": "C-100"}, headers=auth(api, "rita")).json()
+    assert [o["order_id"] for o in listed["orders"]] == [order_id] and listed["total"] == 1
+    assert listed["orders"][0]["total"] == response.json()["pricing"]["total"]
+    revised = api.patch(f"/api/orders/{order_id}", headers=auth(api, "anna"),
+                        json={"changes": {"notes": "ring twice"}, "reason": "customer call"})
+    assert revised.status_code == 200, revised.text
+    detail = api.get(f"/api/orders/{order_id}", headers=auth(api, "rita")).json()
+    assert [h["version"] for h in detail["history"]] == [1, 2]
+    assert detail["history"][1]["changes"][0]["text"] == "notes: added 'ring twice'"
+    assert detail["history"][0]["actor"] == "anna"
+
+
+def test_invalid_orders_get_every_problem_with_field_paths_and_change_nothing(api) -> None:
+    bad = draft(ship_to={"name": "Depot", "address": {"country": "RU"}},
+                lines=[{"line_id": "1", "sku": "BOTTLE", "quantity": "1"},
+                       {"line_id": "2", "sku": "LOCK-U", "quantity": "1200"}])
+    response = api.post("/api/orders", json=bad, headers=auth(api, "anna"))
+    assert response.status_code == 422
+    paths = {p["path"] for p in response.json()["error"]["problems"]}
+    assert {"ship_to.address.country", "lines[1].quantity"} <= paths
+    floats = api.post("/api/orders", content=b'{"customer_id": "C-100", "currency": "EUR", "lines": '
+                      b'[{"line_id": "1", "sku": "BOTTLE", "quantity": 1.5}, {"line_id": "2", "sku": ""}]}',
+                      headers={**auth(api, "anna"), "content-type": "application/json"})
+    assert floats.status_code == 422
+    assert {"lines[1].sku", "lines[1].quantity"} <= {p["path"] for p in floats.json()["error"]["problems"]}
+    assert api.post("/api/orders", content=b"{nope", headers=auth(api, "anna")).status_code == 400
+    assert count(api.host, orders) == 0 and count(api.host, reservations) == 0
+
+
+@pytest.mark.parametrize("who", ["vera", "paul", "rita"])
+def test_only_the_order_desk_captures(api, who) -> None:
+    response = api.post("/api/orders", json=draft(), headers=auth(api, who))
+    assert response.status_code == 403
+    assert response.json()["error"]["type"] == "forbidden"
+
+
+def test_a_big_discount_waits_for_an_approver_who_is_not_its_author(api) -> None:
+    discounted = draft(manual_discounts=[{"type": "percent", "value": "15", "reason": "loyal customer",
+                                          "role": "sales_rep", "entered_by": "anna"}])
+    created = api.post("/api/orders", json=discounted, headers=auth(api, "anna")).json()
+    order_id = created["order"]["order_id"]
+    assert created["order"]["status"] == "awaiting_approval"
+    assert api.post(f"/api/orders/{order_id}/approve", json={}, headers=auth(api, "anna")).status_code == 403
+    assert api.post(f"/api/orders/{order_id}/approve", json={}, headers=auth(api, "bob")).status_code == 403
+    approved = api.post(f"/api/orders/{order_id}/approve", json={"note": "ok for gold"}, headers=auth(api, "vera"))
+    assert approved.status_code == 200, approved.text
+    body = approved.json()
+    assert body["order"]["status"] == "booked"
+    assert body["history"][-1]["actor"] == "vera" and body["events"][0]["kind"] == "approved"
+    again = api.post(f"/api/orders/{order_id}/approve", json={}, headers=auth(api, "vera"))
+    assert again.status_code == 409
+
+
+def test_an_approver_cannot_approve_a_discount_they_gave(api) -> None:
+    discounted = draft(manual_discounts=[{"type": "percent", "value": "15", "reason": "x", "role": "sales_rep",
+                                          "entered_by": "vera"}])
+    order_id = api.post("/api/orders", json=discounted, headers=auth(api, "anna")).json()["order"]["order_id"]
+    response = api.post(f"/api/orders/{order_id}/approve", json={}, headers=auth(api, "vera"))
+    assert response.status_code == 403 and response.json()["error"]["type"] == "four_eyes"
+
+
+def test_a_credit_hold_is_released_by_an_approver(api) -> None:
+    held = api.post("/api/orders", json=draft(customer_id="C-200"), headers=auth(api, "anna")).json()
+    assert held["order"]["status"] == "on_hold"
+    exceptions = api.get("/api/exceptions", headers=auth(api, "rita")).json()
+    assert [o["order_id"] for o in exceptions["on_hold"]] == [held["order"]["order_id"]]
+    released = api.post(f"/api/orders/{held['order']['order_id']}/release-hold", json={"note": "paid"},
+                        headers=auth(api, "vera"))
+    assert released.status_code == 200 and released.json()["order"]["status"] == "booked"
+
+
+def test_a_system_imports_with_its_api_token_under_an_error_policy(api) -> None:
+    batch = {"orders": [draft(source_system="shop", external_ref="W-1"),
+                        draft(source_system="shop", external_ref="W-2",
+                              lines=[{"line_id": "1", "sku": "NOPE", "quantity": "1"}])]}
+    token = {"Authorization": f"Bearer {api.import_token}"}
+    rejected = api.post("/api/imports", json=batch, params={"policy": "reject_batch"}, headers=token)
+    assert rejected.status_code == 422 and rejected.json()["batch_rejected"]
+    assert rejected.json()["problems"][0]["path"].startswith("orders[1].lines[0]")
+    assert count(api.host, orders) == 0
+    partial = api.post("/api/imports", json=batch, params={"policy": "reject_failed_orders"}, headers=token)
+    assert partial.status_code == 207 and len(partial.json()["created"]) == 1
+    detail = api.get(f"/api/orders/{partial.json()['created'][0]}", headers=token).json()
+    assert detail["history"][0]["actor"] == "token:shop"
+    csv = "source_system,external_ref,customer_id,currency,line_id,sku,quantity\nshop,W-3,C-100,EUR,1,BOTTLE,12\n"
+    imported = api.post("/api/imports", content=csv, headers={**token, "content-type": "text/csv"})
+    assert imported.status_code == 200 and len(imported.json()["created"]) == 1
+
+
+def test_cancel_and_availability_what_if(api) -> None:
+    order_id = api.post("/api/orders", json=draft(), headers=auth(api, "anna")).json()["order"]["order_id"]
+    what_if = api.post("/api/availability", json=draft(lines=[{"line_id": "1", "sku": "BIKE-TRAIL",
+                                                                "quantity": "3"}]), headers=auth(api, "rita"))
+    assert what_if.json()["promises"][0]["status"] == "backordered"  # one of three is taken
+    cancelled = api.post(f"/api/orders/{order_id}/cancel", json={"reason": "duplicate"}, headers=auth(api, "anna"))
+    assert cancelled.json()["order"]["status"] == "cancelled"
+    what_if = api.post("/api/availability", json=draft(lines=[{"line_id": "1", "sku": "BIKE-TRAIL",
+                                                                "quantity": "3"}]), headers=auth(api, "rita"))
+    assert what_if.json()["promises"][0]["status"] == "reserved"
+    again = api.post(f"/api/orders/{order_id}/cancel", json={"reason": "x"}, headers=auth(api, "anna"))
+    assert again.status_code == 409
+    assert api.get("/api/orders/SO-NOPE", headers=auth(api, "rita")).status_code == 404
+
+
+def test_reports_sum_revenue_by_dimension(api) -> None:
+    api.post("/api/orders", json=draft(), headers=auth(api, "anna"))
+    store = api.post("/api/orders", json=draft(channel="store", lines=[{"line_id": "1", "sku": "BOTTLE",
+                                                                         "quantity": "12"}]),
+                     headers=auth(api, "anna")).json()
+    products = api.get("/api/reports/products", headers=auth(api, "rita")).json()["rows"]
+    assert [r["key"] for r in products] == ["BIKE-TRAIL", "HELMET-AERO", "BOTTLE"]
+    channels = {r["key"]: r for r in api.get("/api/reports/channels", headers=auth(api, "rita")).json()["rows"]}
+    assert channels["store"]["revenue"] == store["pricing"]["subtotal"] and channels["web"]["count"] == 1
+    days = api.get("/api/reports/days", headers=auth(api, "rita")).json()["rows"]
+    assert [(r["key"], r["count"]) for r in days] == [("2025-07-15", 2)]
+    categories = api.get("/api/reports/categories", headers=auth(api, "rita")).json()["rows"]
+    assert categories[0]["key"] == "bikes"
+    assert api.get("/api/reports/planets", headers=auth(api, "rita")).status_code == 422
