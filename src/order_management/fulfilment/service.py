@@ -355,6 +355,7 @@ class FulfilmentService:
         if self.gateway is not None and any(p.captured for p in self.records.payments.for_order(order_id)):
             self.settle(order_id, actor)
         self._flush()
+        self.check_reorder(self._stock_items(after.order), actor="system:reorder")
         return instance
 
     def cancel(self, order_id: str, actor: str, reason: str) -> ProcessInstance:
