@@ -17,9 +17,13 @@ One base, :class:`PromisingError`, split by what the caller can do:
   bug, never a normal shortage — shortages are answers, not errors).
 
 A shortage is never an exception: it is a backordered line in the answer.
+:class:`PromisingError` is an :class:`~order_management.errors.OrderError`, so
+a caller catching the order layer's errors catches these too.
 """
 
 from __future__ import annotations
+
+from order_management.errors import OrderError
 
 __all__ = [
     "DuplicateReservationError",
@@ -34,7 +38,7 @@ __all__ = [
 ]
 
 
-class PromisingError(Exception):
+class PromisingError(OrderError):
     """Base of every error raised by :mod:`order_management.promising`."""
 
 

@@ -28,7 +28,10 @@ def test_the_public_api_is_exported_sorted_and_complete():
     assert [k.name for k in promising.PROMISING_KINDS] == ["sourcing"]
 
 
-def test_every_error_is_a_promising_error_and_a_builtin():
+def test_every_error_is_a_promising_error_an_order_error_and_a_builtin():
+    from order_management.errors import OrderError
+
+    assert issubclass(promising.PromisingError, OrderError)
     for name in promising.errors.__all__:
         if name == "PromisingError":
             continue
