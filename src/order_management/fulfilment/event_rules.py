@@ -39,7 +39,16 @@ from typing import Any
 from babel.numbers import get_currency_precision
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rule_language import BOOLEAN, CompileContext, RulesetBundle, RulesetHeader, RulesetKind, Schema, enum
+from rule_language import (
+    BOOLEAN,
+    CompileContext,
+    LoadedRuleset,
+    RulesetBundle,
+    RulesetHeader,
+    RulesetKind,
+    Schema,
+    enum,
+)
 from rule_language.syntax import Between, Binary, Compare, In, ListLiteral, Literal, Node, Path, Unary
 
 from ..model import Channel, LineKind
@@ -294,6 +303,8 @@ def encode_fact(fact_type: FactType, values: Mapping[str, Any], currency: str | 
         if schema is not None:
             name = _type_name(schema, dotted)
             scale = money_scale if name.startswith("money") else DECIMAL_SCALE if name == "decimal" else None
+            if isinstance(value, str) and (name.startswith("money") or name in ("decimal", "integer")):
+                value = Decimal(value)  # amounts written as text (scenario files, JSON)
         fact[field_name(dotted)] = encode_value(value, scale)
     if currency is not None:
         fact["order__currency"] = currency
@@ -375,7 +386,49 @@ def _check_literals(node: Node, schema: Schema, money_scale: int | None) -> None
             _check_literals(sub, schema, money_scale)
 
 
-EVENT_RULES_KIND = RulesetKind("event_rules", EventRulesFile, _compile)
+def _scenario(target: LoadedRuleset, bundle: RulesetBundle, given: Mapping[str, Any],
+              as_of: dt.date | None) -> Mapping[str, Any]:
+    """Run the file's rules in the engine on the given facts; what would fire.
+
+    ``given``: ``order`` and ``customer`` fields (holds and approvals), plus
+    ``line`` fields for jeopardy (``days_late``...), and ``stock`` (a list of
+    ``{sku, location, available}``) for reorder points; ``currency`` (default:
+    the file's). Result: ``jeopardy`` (the highest priority, or none), ``holds``,
+    ``approvals`` and ``reorder`` (rule ids).
+    """
+    from .durable_adapter import DurableRulesAdapter
+
+    rules: EventRuleSet = target.artefact
+    names = {r.action for r in rules.rules if r.action}
+    adapter = DurableRulesAdapter([rules], dict.fromkeys(names, lambda fact: None))
+    currency = given.get("currency", rules.currency)
+    values = {f"{scope}.{k}": _decimal(v) for scope in ("order", "customer")
+              for k, v in dict(given.get(scope, {})).items()}
+    facts = [encode_fact(FactType.ORDER, values, currency)]
+    if "line" in given:
+        line = {f"line.{k}": _decimal(v) for k, v in dict(given["line"]).items()}
+        facts.append(encode_fact(FactType.LINE, {**values, **line}, currency))
+    for item in given.get("stock", []):
+        facts.append({"type": FactType.STOCK.value, "sku": item["sku"], "location": item["location"],
+                      "available": int(_decimal(item["available"]))})
+    fired = adapter.evaluate("scenario", facts)
+    fired.raise_for_errors()
+    jeopardy = [Priority(f.rule.payload["priority"]) for f in fired.firings if f.rule.section == RuleSection.JEOPARDY]
+    return {
+        "jeopardy": max(jeopardy, key=lambda p: p.rank).value if jeopardy else None,
+        "holds": [f.rule.id for f in fired.firings if f.rule.section == RuleSection.HOLD],
+        "approvals": [f.rule.id for f in fired.firings if f.rule.section == RuleSection.APPROVAL],
+        "reorder": [f.rule.id for f in fired.firings if f.rule.section == RuleSection.REORDER],
+    }
+
+
+def _decimal(value: Any) -> Any:
+    if isinstance(value, float):
+        raise TypeError(f"{value!r}: write amounts as text or decimals, not floats")
+    return value
+
+
+EVENT_RULES_KIND = RulesetKind("event_rules", EventRulesFile, _compile, run_scenario=_scenario)
 
 
 def event_rules_from(bundle: RulesetBundle, as_of: dt.date | None = None) -> tuple[EventRuleSet, ...]:

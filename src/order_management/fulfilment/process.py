@@ -22,10 +22,11 @@ event and a time, returning the new track and the commands to send.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,6 +35,7 @@ from rule_language import (
     CompileContext,
     CompiledExpression,
     EvaluationError,
+    LoadedRuleset,
     RulesetBundle,
     RulesetHeader,
     RulesetKind,
@@ -451,7 +453,36 @@ def _compile(model: ProcessFile, ctx: CompileContext) -> ProcessCatalogue:
     return ProcessCatalogue(tuple(processes))
 
 
-PROCESS_KIND = RulesetKind("process", ProcessFile, _compile)
+def _scenario(target: LoadedRuleset, bundle: RulesetBundle, given: Mapping[str, Any],
+              as_of: dt.date | None) -> Mapping[str, Any]:
+    """Which process each given line follows, its steps and planned days up to the promise point.
+
+    ``given``: ``lines`` (order lines as captured), optional ``order`` fields
+    (``channel``, ``currency``) and ``customer`` fields (``segment``).
+    """
+    from ..model import Customer as _Customer
+
+    if as_of is None:
+        raise ValueError("a process scenario needs `as_of` (rules may read it)")
+    catalogue: ProcessCatalogue = target.artefact
+    customer = _Customer(id="scenario", name="scenario", **dict(given.get("customer", {})))
+    order = Order.model_validate({"order_id": "scenario", "customer_id": "scenario", "currency": "EUR",
+                                  **dict(given.get("order", {})), "lines": list(given.get("lines", []))})
+    day = dt.timedelta(days=1)
+    result: dict[str, Any] = {}
+    for process, line_ids in catalogue.plan(order, customer, as_of):
+        promise = process.steps[:process.promise_index + 1]
+        for line_id in line_ids:
+            result[line_id] = {
+                "process": process.id, "scope": process.scope.value, "steps": [s.id for s in process.steps],
+                "planned_days": Decimal(process.planned / day).normalize(),
+                "days_to_promise": Decimal(sum((s.duration for s in promise), dt.timedelta()) / day).normalize(),
+                "replan_from": process.steps[process.replan_index].id,
+            }
+    return {"lines": result}
+
+
+PROCESS_KIND = RulesetKind("process", ProcessFile, _compile, run_scenario=_scenario)
 
 
 def process_catalogue_from(bundle: RulesetBundle, as_of: dt.date | None = None) -> ProcessCatalogue:

@@ -137,3 +137,11 @@ def test_returning_every_unit_in_any_parcels_refunds_the_line_gross_exactly(quan
     if returned < quantity:
         total += unit_refunds(gross, "EUR", Decimal(quantity), returned, quantity - returned)
     assert total == gross
+
+
+def test_the_sample_scenario_files_pass(fulfilment_bundle) -> None:
+    from rule_language import run_scenarios
+
+    outcomes = run_scenarios(fulfilment_bundle, FULFILMENT_KINDS)
+    assert len(outcomes) == 13
+    assert [str(o) for o in outcomes if not o.passed] == []
