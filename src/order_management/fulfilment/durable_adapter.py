@@ -19,6 +19,9 @@ against durable_rules 2.0.28 in ``tests/order_management/fulfilment/test_durable
 - A host object starts background timer threads that dispatch actions on their
   own; ours does not start them (``now`` is passed as data, no rule uses timers)
   and every call into the engine is serialised by the adapter's lock.
+- An ``$or`` condition is split into one branch per alternative, and each
+  branch that holds fires the action: a fact meeting both sides of an ``or``
+  fires the rule twice. Firings are counted once per (rule, fact).
 - Numbers are doubles inside the engine: facts carry money in integer minor
   units and decimals in thousandths (see :func:`event_rules.encode_fact`).
 - An exception in an action is caught by the engine and written to the state's
@@ -144,7 +147,8 @@ class DurableRulesAdapter:
             finally:
                 self._forget(sid)
                 self._live -= 1
-        firings = tuple(Firing(self.rules[key], posted[fact_id]) for key, fact_id in state.get(_FIRED, ()))
+        pairs = dict.fromkeys((key, fact_id) for key, fact_id in state.get(_FIRED, ()))  # one per rule and fact
+        firings = tuple(Firing(self.rules[key], posted[fact_id]) for key, fact_id in pairs)
         errors.extend((key, message) for key, message in state.get(_ERRORS, ()))
         if "exception" in state and not errors:
             errors.append(("engine", str(state["exception"]).split(", traceback")[0]))

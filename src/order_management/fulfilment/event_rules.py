@@ -186,6 +186,14 @@ _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
 _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
 
 
+def _fold(node: Node) -> Node:
+    """``-3`` parses as a negation of ``3``: a constant all the same."""
+    if isinstance(node, Unary) and node.op == "-" and isinstance(node.operand, Literal) \
+            and isinstance(node.operand.value, int | Decimal) and not isinstance(node.operand.value, bool):
+        return Literal(-node.operand.value, node.operand.currency)
+    return node
+
+
 def field_name(dotted: str) -> str:
     """The fact field of a rule path: ``order.total`` → ``order__total``."""
     return dotted.replace(".", "__")
@@ -205,7 +213,7 @@ class _Translator:
         if isinstance(node, Unary) and node.op == "not":
             return self(node.operand, not negate)
         if isinstance(node, Compare):
-            left, right, op = node.left, node.right, node.op
+            left, right, op = _fold(node.left), _fold(node.right), node.op
             if isinstance(left, Literal) and isinstance(right, Path):
                 left, right, op = right, left, _FLIP[op]
             if not (isinstance(left, Path) and isinstance(right, Literal)):
@@ -217,7 +225,7 @@ class _Translator:
             value = self._encode(left.dotted, right.value)
             return {name: value} if op == "=" else {_OPS[op]: {name: value}}
         if isinstance(node, In) and isinstance(node.value, Path) and isinstance(node.options, ListLiteral):
-            items = node.options.items
+            items = tuple(_fold(i) for i in node.options.items)
             if not items or not all(isinstance(i, Literal) for i in items):
                 raise _Untranslatable("`in` needs a list of constants")
             negated = node.negated != negate
@@ -226,10 +234,10 @@ class _Translator:
             if negated:
                 return {"$and": [{"$neq": {name: v}} for v in values]}
             return {"$or": [{name: v} for v in values]}
-        if isinstance(node, Between) and isinstance(node.value, Path) and isinstance(node.low, Literal) \
-                and isinstance(node.high, Literal):
-            low = Compare(">=", node.value, node.low)
-            high = Compare("<=", node.value, node.high)
+        if isinstance(node, Between) and isinstance(node.value, Path) and isinstance(_fold(node.low), Literal) \
+                and isinstance(_fold(node.high), Literal):
+            low = Compare(">=", node.value, _fold(node.low))
+            high = Compare("<=", node.value, _fold(node.high))
             return self(Binary("and", low, high), negate)
         raise _Untranslatable("the event engine matches a fact field against constants, joined by and/or/not; "
                               "arithmetic, functions and field-against-field comparisons are not supported")
@@ -376,7 +384,7 @@ def _check_literals(node: Node, schema: Schema, money_scale: int | None) -> None
                 literals = [node.low, node.high]
             elif isinstance(node.options, ListLiteral):
                 literals = list(node.options.items)
-            for literal in literals:
+            for literal in map(_fold, literals):
                 if isinstance(literal, Literal) and not _literal_fits(literal.value, scale):
                     raise _Untranslatable(f"{literal.value} has more decimals than the engine keeps for "
                                           f"{target.dotted}")

@@ -7,6 +7,8 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from order_management.fulfilment import (
     FULFILMENT_KINDS,
@@ -18,9 +20,10 @@ from order_management.fulfilment import (
     RuleActionError,
     event_rules_from,
 )
-from order_management.fulfilment.event_rules import FactType, encode_fact
-from rule_language import load_rulesets
+from order_management.fulfilment.event_rules import FACT_SCHEMAS, FactType, encode_fact
+from rule_language import compile_expression, load_rulesets
 
+HEADER_ONLY = "kind: event_rules\nname: p\nversion: 1\ncurrency: EUR\n"
 RULES = """
 kind: event_rules
 name: adapter-test
@@ -51,6 +54,13 @@ def test_two_thousand_orders_pass_through_one_short_lived_state_each() -> None:
     assert len(late) == 1333 and all(int(o[3:]) % 3 for o in late)
     assert all(len(r.firings) == 1 and r.firings[0].rule.id == "late" for r in results if r.firings)
     assert engine.evaluate("SO-again", [line_fact(2)]).firings  # the engine is still healthy afterwards
+
+
+def test_a_fact_meeting_both_sides_of_an_or_fires_its_rule_once() -> None:
+    text = RULES.replace("line.days_late >= 1", "line.days_late >= 1 or line.days_late >= 2")
+    engine = DurableRulesAdapter(event_rules_from(load_rulesets([("t.yaml", text)], FULFILMENT_KINDS)),
+                                 {"notify_crm": lambda fact: None})
+    assert len(engine.evaluate("SO-1", [line_fact(5)]).firings) == 1
 
 
 def test_money_is_compared_in_minor_units_of_the_rules_currency() -> None:
@@ -126,3 +136,48 @@ def test_a_jeopardy_scan_of_2000_open_orders_runs_through_the_adapter(fulfilment
     assert len(report.raised) == 1000 and {a.priority.value for a in report.raised} == {"high"}
     assert fulfilment.rules.live_states == 0
     assert len([e for e in records.audit.all() if e.entity == Entity.JEOPARDY]) == 1000
+
+
+_ATOMS = st.sampled_from([
+    "line.days_late >= {i}", "line.days_late < {i}", "line.days_late = {i}", "line.days_late != {i}",
+    "order.total > {m}", "order.total <= {m}", "{m} < order.total",
+    "order.channel = 'web'", "order.channel in ['marketplace', 'edi']",
+    "customer.segment not in ['gold']", "line.days_late between {i} and {j}", "line.quantity >= {q}",
+])
+
+
+@st.composite
+def conditions(draw, depth: int = 2) -> str:
+    if depth == 0 or draw(st.booleans()):
+        atom = draw(_ATOMS)
+        return atom.format(i=draw(st.integers(-2, 9)), j=draw(st.integers(0, 12)),
+                           m=draw(st.sampled_from(["0.00", "99.99", "100.00", "5000.01"])),
+                           q=draw(st.sampled_from(["1", "2.5", "10"])))
+    op = draw(st.sampled_from(["and", "or"]))
+    left, right = draw(conditions(depth - 1)), draw(conditions(depth - 1))
+    text = f"({left}) {op} ({right})"
+    return f"not ({text})" if draw(st.booleans()) else text
+
+
+@settings(max_examples=40, deadline=None)
+@given(conditions(), st.lists(st.tuples(st.integers(-3, 12), st.sampled_from(["0.00", "99.99", "100.00", "100.01",
+                                                                            "5000.01"]),
+                                        st.sampled_from(["web", "marketplace", "edi", "store"]),
+                                        st.sampled_from(["gold", "silver"]), st.sampled_from(["1", "2.5", "3"])),
+                              min_size=1, max_size=6))
+def test_the_engine_fires_exactly_where_the_rule_language_says_the_condition_holds(condition, facts) -> None:
+    text = f"{HEADER_ONLY}jeopardy:\n  - {{id: r, when: \"{condition}\", priority: low}}\n"
+    rules = event_rules_from(load_rulesets([("p.yaml", text)], FULFILMENT_KINDS))
+    engine = DurableRulesAdapter(rules)
+    expression = compile_expression(condition, FACT_SCHEMAS[FactType.LINE])
+    encoded, expected = [], []
+    for n, (days, total, channel, segment, quantity) in enumerate(facts):
+        values = {"line.line_id": str(n), "line.days_late": days, "order.total": Decimal(total),
+                  "order.channel": channel, "customer.segment": segment, "line.quantity": Decimal(quantity)}
+        encoded.append(encode_fact(FactType.LINE, values, "EUR"))
+        env = {"line": {"line_id": str(n), "days_late": days, "quantity": Decimal(quantity)},
+               "order": {"total": Decimal(total), "channel": channel}, "customer": {"segment": segment}}
+        if expression.evaluate(env):
+            expected.append(str(n))
+    fired = sorted(f.fact["line__line_id"] for f in engine.evaluate("SO-p", encoded).firings)
+    assert fired == sorted(expected)
