@@ -243,5 +243,5 @@ def build_picture(item: str, location: str, position: SupplyPosition | None,
         pool = pools.get(commitment.pool)
         if pool is None:  # a share the rules no longer have: its units still count, from the common pool
             pool = pools[COMMON_POOL]
-        pool.add(commitment.demand_class, commitment.ship_on, commitment.quantity)
+        pool.add(commitment.demand_class, commitment.backed_by, commitment.quantity)
     return picture

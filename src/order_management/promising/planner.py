@@ -67,6 +67,7 @@ class _Option:
     lead_time_kind: LeadTimeKind = LeadTimeKind.BUY
     refs: tuple[str, ...] = ()
     note: str = ""
+    supply_by: dt.date | None = None  # the date the supply check used (None: the ship date)
 
     @property
     def deliver_on(self) -> dt.date:
@@ -126,38 +127,42 @@ def _option(ctx: _Context, line: DemandLine, location: str, quantity: int,
                        note=f"{kind.value} to order, {_days(lead_time)} lead time")
     picture = picture or ctx.picture(line.item, location)
     consumer = ctx.demand_class
+    # The fence limits the supply an ATP promise may rely on (receipts later than it are too
+    # uncertain), not the ship date: stock can still ship on a requested date beyond the fence.
     fence_end = (None if policy.atp_time_fence_days is None
                  else ctx.as_of + dt.timedelta(days=policy.atp_time_fence_days))
     lt_date = None
+    until = fence_end
     if policy.mode == PromisingMode.CTP and lead_time is not None:
         lt_date = max(start, ctx.as_of + dt.timedelta(days=lead_time))
-        until = lt_date - _DAY if fence_end is None else min(fence_end, lt_date - _DAY)
-    else:
-        until = fence_end
-    day = picture.earliest(consumer, quantity, start, until)
+        until = lt_date if fence_end is None else min(fence_end, lt_date)
+    day = picture.earliest(consumer, quantity, start if until is None else min(start, until), until)
     if day is not None:
-        entering = picture.refs_entering(consumer, day) if day > ctx.as_of else ()
-        refs = tuple(dict.fromkeys(ref for ref, _ in entering))
+        ship = max(day, start)
+        ready = picture.earliest(consumer, quantity, ctx.as_of, until) or day
+        if ready == ctx.as_of:
+            return _Option(location, quantity, ship, transit, SupplySource.STOCK, quantity, supply_by=day)
+        entering = picture.refs_entering(consumer, ready)
         arriving = [ref for ref, owner in entering if owner is None]
         released = [f"the {owner} share of {'stock' if ref == ON_HAND else ref}"
                     for ref, owner in entering if owner is not None]
-        source = SupplySource.SCHEDULED if entering else SupplySource.STOCK
         parts = []
         if arriving:
             parts.append(", ".join(arriving) + (" arrives" if len(arriving) == 1 else " arrive"))
         if released:
             parts.append(" and ".join(released) + " is released to every demand class")
-        note = " and ".join(parts)
-        return _Option(location, quantity, day, transit, source, quantity, refs=refs, note=note)
+        note = " and ".join(parts) + ("" if ready == ship else f" on {ready.isoformat()}")
+        return _Option(location, quantity, ship, transit, SupplySource.SCHEDULED, quantity,
+                       refs=tuple(dict.fromkeys(ref for ref, _ in entering)), note=note, supply_by=day)
     if lt_date is not None:
-        from_supply = min(quantity, picture.available(consumer, lt_date))
+        from_supply = min(quantity, picture.available(consumer, until or lt_date))
         note = f"{kind.value} to order, {_days(lead_time or 0)} lead time"
         if from_supply:
             note = f"{from_supply} from supply, {quantity - from_supply} {note}"
         return _Option(location, quantity, lt_date, transit, SupplySource.LEAD_TIME, from_supply,
-                       quantity - from_supply, kind, note=note)
+                       quantity - from_supply, kind, note=note, supply_by=until)
     if until is not None:
-        have = picture.available(consumer, until) if until >= start else 0
+        have = picture.available(consumer, until)
     else:
         have = max(picture.available(consumer, d) for d in [start, *picture.usable_dates(consumer)])
     within = (f" within the ATP time fence ({_days(policy.atp_time_fence_days)})"
@@ -183,9 +188,11 @@ def _available_by(ctx: _Context, line: DemandLine, location: str, day: dt.date) 
 def _apply(ctx: _Context, line: DemandLine, option: _Option) -> Shipment:
     if option.supply_quantity:
         picture = ctx.picture(line.item, option.location)
-        for pool, units in picture.take(ctx.demand_class, option.supply_quantity, option.ship_on):
-            ctx.commitments.append(Commitment(line.line_id, line.item, option.location, units,
-                                              option.ship_on, ctx.demand_class, pool))
+        supply_by = option.ship_on if option.supply_by is None else min(option.supply_by, option.ship_on)
+        for pool, units in picture.take(ctx.demand_class, option.supply_quantity, supply_by):
+            ctx.commitments.append(Commitment(line.line_id, line.item, option.location, units, option.ship_on,
+                                              ctx.demand_class, pool,
+                                              None if supply_by == option.ship_on else supply_by))
     if option.planned_quantity:
         ctx.planned.append(PlannedSupply(line.line_id, line.item, option.location, option.planned_quantity,
                                          option.ship_on, option.lead_time_kind))
@@ -393,9 +400,11 @@ def _plan_complete(ctx: _Context, preferred: list[str]) -> tuple[LinePromise, ..
             raise AssertionError(option)
         if option.ship_on < ship_on:  # wait for the rest of the order: same supply, later date
             if option.planned_quantity:
-                from_supply = min(line.quantity, ctx.picture(line.item, loc).available(ctx.demand_class, ship_on))
+                fence = ctx.rules.policy(line.item).atp_time_fence_days
+                usable = ship_on if fence is None else min(ship_on, ctx.as_of + dt.timedelta(days=fence))
+                from_supply = min(line.quantity, ctx.picture(line.item, loc).available(ctx.demand_class, usable))
                 option = replace(option, ship_on=ship_on, supply_quantity=from_supply,
-                                 planned_quantity=line.quantity - from_supply)
+                                 planned_quantity=line.quantity - from_supply, supply_by=usable)
             else:
                 option = replace(option, ship_on=ship_on)
         shipment = _apply(ctx, line, option)

@@ -63,6 +63,9 @@ class Commitment:
     ``pool`` is the share they come from: :data:`COMMON_POOL` or the demand
     class whose protected allocation they use. ``demand_class`` is the class of
     the demand that took them (it decides from which date a pool is usable).
+    ``supply_by`` is the latest date of supply they may rely on (None: the
+    ship date); an ATP time fence keeps it at the fence when the shipment is
+    later, so a receipt beyond the fence never backs a promise.
     """
 
     line_id: str
@@ -72,10 +75,16 @@ class Commitment:
     ship_on: dt.date
     demand_class: str
     pool: str = COMMON_POOL
+    supply_by: dt.date | None = None
 
     @property
     def key(self) -> SupplyKey:
         return (self.item, self.location)
+
+    @property
+    def backed_by(self) -> dt.date:
+        """The date the pool arithmetic files these units under: ``supply_by`` or the ship date."""
+        return self.ship_on if self.supply_by is None or self.supply_by > self.ship_on else self.supply_by
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,7 @@ def find_shortfalls(commitments: Sequence[Commitment], snapshot: AvailabilitySna
         if key not in pictures:
             pictures[key] = build_picture(key[0], key[1], snapshot.position(key), snapshot.committed(key),
                                           rules.shares(*key), as_of)
-        units = pictures[key].commit(commitment.pool, commitment.demand_class, commitment.ship_on,
+        units = pictures[key].commit(commitment.pool, commitment.demand_class, commitment.backed_by,
                                      commitment.quantity)
         if units:
             slot = (commitment.line_id, *key)

@@ -54,9 +54,9 @@ __all__ = ["AGGREGATED", "InMemoryReservationStore", "ReservationStore"]
 AGGREGATED = "*"
 
 
-def _by_date(item: tuple[tuple[str, str, dt.date], int]) -> tuple[dt.date, str, str]:
-    (pool, demand_class, ship_on), _ = item
-    return (ship_on, demand_class, pool)
+def _by_date(item: tuple[tuple[str, str, dt.date, dt.date], int]) -> tuple[dt.date, dt.date, str, str]:
+    (pool, demand_class, ship_on, backed_by), _ = item
+    return (ship_on, backed_by, demand_class, pool)
 
 
 @runtime_checkable
@@ -66,7 +66,7 @@ class ReservationStore(Protocol):
     def snapshot(self, items: Iterable[str]) -> AvailabilitySnapshot:
         """A consistent read of every location's supply, commitments and version for ``items``.
 
-        Commitments may be returned summed per (pool, demand class, ship date)
+        Commitments may be returned summed per (pool, demand class, ship date, supply date)
         with ``line_id`` :data:`AGGREGATED`: the core reads nothing else, and
         the snapshot then grows with distinct dates, not with reservations
         (in SQL, one ``GROUP BY``).
@@ -130,7 +130,7 @@ class InMemoryReservationStore:
         self._versions: dict[SupplyKey, int] = {}
         self._committed: dict[SupplyKey, dict[str, tuple[Commitment, ...]]] = {}
         # what snapshots return: units per (pool, demand class, ship date), kept up to date on every write
-        self._aggregates: dict[SupplyKey, dict[tuple[str, str, dt.date], int]] = {}
+        self._aggregates: dict[SupplyKey, dict[tuple[str, str, dt.date, dt.date], int]] = {}
         self._totals: dict[SupplyKey, int] = {}
         self._reservations: dict[str, Reservation] = {}
         self._locations: dict[str, set[str]] = {}
@@ -143,8 +143,9 @@ class InMemoryReservationStore:
         with self._lock:
             keys = [(item, loc) for item in sorted(wanted) for loc in sorted(self._locations.get(item, ()))]
             positions = {k: self._positions[k] for k in keys if k in self._positions}
-            commitments = {k: tuple(Commitment(AGGREGATED, k[0], k[1], units, ship_on, demand_class, pool)
-                                    for (pool, demand_class, ship_on), units
+            commitments = {k: tuple(Commitment(AGGREGATED, k[0], k[1], units, ship_on, demand_class, pool,
+                                               None if backed_by == ship_on else backed_by)
+                                    for (pool, demand_class, ship_on, backed_by), units
                                     in sorted(self._aggregates.get(k, {}).items(), key=_by_date))
                            for k in keys}
             versions = {k: self._versions.get(k, 0) for k in keys}
@@ -243,7 +244,7 @@ class InMemoryReservationStore:
     def _aggregate(self, key: SupplyKey, group: Iterable[Commitment], sign: int) -> None:
         totals = self._aggregates.setdefault(key, {})
         for c in group:
-            slot = (c.pool, c.demand_class, c.ship_on)
+            slot = (c.pool, c.demand_class, c.ship_on, c.backed_by)
             units = totals.get(slot, 0) + sign * c.quantity
             if units:
                 totals[slot] = units

@@ -40,13 +40,14 @@ ITEM, WH = "SKU", "W1"
 
 
 def rules_with(share: Decimal | None, release_after: int | None, split: SplitPolicy, transit: int,
-               min_split: int = 1) -> PromisingRules:
+               min_split: int = 1, fence: int | None = None) -> PromisingRules:
     allocations = () if share is None else (AllocationRule((ClassShare("vip", share, release_after),)),)
     return PromisingRules(
         locations={WH: Location(WH), "W2": Location("W2")},
         lanes=(Lane(WH, None, transit), Lane("W2", None, transit + 1)),
         sourcing=(SourcingRule("all", (WH, "W2"), split=split, min_split_quantity=min_split),),
         allocations=allocations,
+        default_atp_time_fence_days=fence,
     )
 
 
@@ -88,12 +89,17 @@ def multi_request(index: int, demand_class: str, lines) -> DemandRequest:
                     for n, (item, qty, req) in enumerate(lines)))
 
 
-def oracle_fits(position: SupplyPosition, commitments) -> bool:
-    """Brute force, one pool: by every date, units shipped ≤ supply arrived − safety stock."""
+def oracle_fits(position: SupplyPosition, commitments, fence: int | None = None) -> bool:
+    """Brute force, one pool: by every date, units shipped ≤ supply arrived − safety stock.
+
+    With a fence, supply arriving after it backs nothing: a shipment after the
+    fence counts as due at the fence.
+    """
+    end = dt.date.max if fence is None else AS_OF + dt.timedelta(days=fence)
     dates = {AS_OF} | {c.ship_on for c in commitments} | {max(r.expected_on, AS_OF) for r in position.receipts}
     for day in sorted(dates):
         arrived = position.on_hand + sum(r.quantity for r in position.receipts if max(r.expected_on, AS_OF) <= day)
-        shipped = sum(c.quantity for c in commitments if c.ship_on <= day)
+        shipped = sum(c.quantity for c in commitments if min(c.ship_on, end) <= day)
         if shipped > arrived - position.safety_stock and shipped > 0:
             return False
     return True
@@ -128,6 +134,17 @@ def test_orders_of_several_lines_never_count_a_unit_twice(pos, other_on_hand, or
     snapshot = store.snapshot([ITEM, "OTHER"])
     for position in (*pos, other):
         assert oracle_fits(position, snapshot.committed(position.key))
+
+
+@given(positions, demands, policies, st.integers(0, 30))
+def test_receipts_beyond_the_time_fence_back_no_promise(pos, wanted, policy, fence):
+    rules = rules_with(None, None, policy, 1, min_split=2, fence=fence)
+    store = InMemoryReservationStore(pos)
+    for i, demand in enumerate(wanted):
+        promise(store, request(i, *demand), rules, as_of=AS_OF, reservation_id=f"R-{i}")
+    snapshot = store.snapshot([ITEM])
+    for position in pos:
+        assert oracle_fits(position, snapshot.committed(position.key), fence)
 
 
 @given(positions, demands, policies, shares, releases)

@@ -288,3 +288,33 @@ def test_a_scored_rule_spares_a_warehouse_whose_stock_is_mostly_promised(rules):
     assert second.line("1").shipments[0].location == "FR-LY"  # DE-KS: 9.95 + 2 × 0.8 = 11.55
     assert ("first by the score of rule `rest-of-world` (FR-LY 10.25, DE-KS 11.55, NL-VE 11.6)"
             in second.line("1").reason)
+
+
+def test_stock_can_ship_on_a_requested_date_beyond_the_time_fence(rules):
+    # The fence limits which receipts a promise may rely on, not how far ahead stock can be promised.
+    store = InMemoryReservationStore([supply("LOCK-U", "DE-KS", 5, ("PO-far", 100, 80))])
+    far = DemandLine(line_id="1", item="LOCK-U", quantity=4, requested_on=day(90))
+    [shipment] = check_availability(store, order("DE-16", far), rules, as_of=AS_OF).line("1").shipments
+    assert (shipment.ship_on, shipment.deliver_on, shipment.source) == (day(89), day(90), SupplySource.STOCK)
+    too_many = DemandLine(line_id="1", item="LOCK-U", quantity=6, requested_on=day(90))
+    line = check_availability(store, order("DE-17", too_many), rules, as_of=AS_OF).line("1")
+    # PO-far lands beyond the 60-day fence: Germany splits, so 4 ship (a part of 1 is too small), 2 wait
+    assert (line.status, line.promised_quantity, line.backordered) == (LineStatus.PARTIAL, 4, 2)
+
+
+def test_a_later_requested_date_names_the_receipt_it_relies_on(rules):
+    store = InMemoryReservationStore([supply("LOCK-U", "DE-KS", 0, ("PO-12", 30, 12))])
+    later = DemandLine(line_id="1", item="LOCK-U", quantity=4, requested_on=day(21))
+    line = check_availability(store, order("DE-18", later), rules, as_of=AS_OF).line("1")
+    [shipment] = line.shipments
+    assert (shipment.ship_on, shipment.source, shipment.supply_refs) == (day(20), SupplySource.SCHEDULED, ("PO-12",))
+    assert f"when PO-12 arrives on {day(12).isoformat()}, ships {day(20).isoformat()}" in line.reason
+
+
+def test_a_ctp_item_requested_beyond_its_lead_time_ships_from_stock(rules):
+    store = InMemoryReservationStore([supply("BIKE-TRAIL", "DE-KS", 20, lead_time_days=10)])
+    later = DemandLine(line_id="1", item="BIKE-TRAIL", quantity=2, requested_on=day(30))
+    plan = check_availability(store, order("DE-19", later), rules, as_of=AS_OF)
+    [shipment] = plan.line("1").shipments
+    assert (shipment.ship_on, shipment.source) == (day(29), SupplySource.STOCK)
+    assert plan.planned == ()
