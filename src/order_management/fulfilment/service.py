@@ -15,6 +15,7 @@ Commands a step sends (a shipment request, its cancellation) go to
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -139,7 +140,14 @@ class FulfilmentService:
     gateway: PaymentGateway | None = None
     stock: StockLevels | None = None
     on_command: Callable[[Command], None] | None = None
-    _pending: list[AuditEvent] = field(default_factory=list, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    @property
+    def _pending(self) -> list[AuditEvent]:
+        """Audit events of the call in progress on this thread, written together by :meth:`_flush`."""
+        if not hasattr(self._local, "events"):
+            self._local.events = []
+        return self._local.events
 
     # -- capture, start ------------------------------------------------------------------
     def capture(self, draft: Order | Mapping[str, Any], actor: str, reason: str = "captured") -> CaptureResult:
@@ -174,10 +182,7 @@ class FulfilmentService:
         if evaluation.errors:
             self._save_instance(instance, None, actor, "created")
             self._fail(instance, evaluation, actor)
-        for reason in record.hold_reasons:
-            self._new_hold(order_id, reason, f"rule:{reason.split(':')[0]}", actor)
-        for firing in self._fired(evaluation, RuleSection.HOLD):
-            self._new_hold(order_id, str(firing.rule.payload["reason"]), f"rule:{firing.rule.id}", actor)
+        self._reassess_rule_holds(record, evaluation, actor)
         tracks = self._plan(record.order, customer)
         instance = replace(instance, tracks=tracks)
         approval = self._approval_needed(record, evaluation, actor)
@@ -351,6 +356,11 @@ class FulfilmentService:
             self._open_approval(after, list(after.pricing.approval_reasons), None, actor)
             instance = replace(instance, stage=Stage.AWAITING_APPROVAL)
         instance = self._save_instance(instance, instance.version, actor, "change order")
+        evaluation = self.rules.evaluate(order_id, [self._order_fact(after, self._customer(after.order))])
+        if evaluation.errors:
+            self._fail(instance, evaluation, actor)
+        self._reassess_rule_holds(after, evaluation, actor)
+        instance = self._run(instance, actor)
         self._restore_status(order_id, instance, actor, reason)
         if self.gateway is not None and any(p.captured for p in self.records.payments.for_order(order_id)):
             self.settle(order_id, actor)
@@ -416,6 +426,28 @@ class FulfilmentService:
         self._restore_status(hold.order_id, instance, actor, f"hold {hold_id} released")
         self._flush()
         return self._instance(hold.order_id)
+
+    def _reassess_rule_holds(self, record: OrderRecord, evaluation: Evaluation, actor: str) -> None:
+        """Holds placed by rules follow the rules: placed when one fires, released when none does any more.
+
+        Rule holds come from order validations with ``on_fail: hold`` (the order
+        record's ``hold_reasons``) and from ``holds`` event rules. Holds placed by
+        a person are never released by a rule.
+        """
+        wanted = {f"rule:{reason.split(':')[0]}": reason for reason in record.hold_reasons}
+        for firing in self._fired(evaluation, RuleSection.HOLD):
+            wanted[f"rule:{firing.rule.id}"] = str(firing.rule.payload["reason"])
+        active = {h.source: h for h in self.active_holds(record.order_id) if h.source.startswith("rule:")}
+        for source, hold in active.items():
+            if source not in wanted:
+                released = replace(hold, released_by=source, released_at=self._now(),
+                                   release_note="the rule no longer applies")
+                self.records.holds.put(hold.hold_id, hold.order_id, released)
+                self._audit(source, Entity.HOLD, hold.hold_id, "released", plain(hold), plain(released),
+                            hold.order_id, f"after a change by {actor}: the rule no longer applies")
+        for source, reason in wanted.items():
+            if source not in active:
+                self._new_hold(record.order_id, reason, source, actor)
 
     def active_holds(self, order_id: str) -> list[Hold]:
         return [h for h in self.records.holds.for_order(order_id) if h.active]
@@ -860,7 +892,7 @@ class FulfilmentService:
 
     def _flush(self) -> None:
         if self._pending:
-            events, self._pending = self._pending, []
+            events, self._local.events = self._pending, []
             self.records.audit.append(events)
 
     def _new_hold(self, order_id: str, reason: str, source: str, actor: str) -> Hold:

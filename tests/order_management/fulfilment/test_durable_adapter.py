@@ -181,3 +181,17 @@ def test_the_engine_fires_exactly_where_the_rule_language_says_the_condition_hol
             expected.append(str(n))
     fired = sorted(f.fact["line__line_id"] for f in engine.evaluate("SO-p", encoded).firings)
     assert fired == sorted(expected)
+
+
+def test_calls_from_many_threads_are_serialised_and_each_gets_its_own_answer() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = adapter()
+
+    def run(n: int) -> tuple[int, bool]:
+        return n, bool(engine.evaluate(f"SO-{n}", [line_fact(n % 2)]).firings)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(run, range(400)))
+    assert all(fired == bool(n % 2) for n, fired in answers)
+    assert engine.live_states == 0

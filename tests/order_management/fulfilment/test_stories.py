@@ -271,3 +271,17 @@ def test_stock_under_its_reorder_point_creates_one_replenishment_request_not_one
     assert len(records.replenishments.all()) == 1
     event = [e for e in records.audit.all() if e.entity == Entity.REPLENISHMENT]
     assert len(event) == 1 and event[0].before is None and event[0].after["quantity"] == "58"
+
+
+def test_a_rule_hold_is_released_by_the_rule_once_a_change_makes_it_pass(fulfilment, service, records) -> None:
+    held = fulfilment.capture({"customer_id": "C-200", "currency": "EUR",
+                               "lines": [{"line_id": "1", "sku": "HELMET-AERO", "quantity": "3"}]}, actor="desk")
+    order_id = held.order.order_id
+    fulfilment.start(order_id, actor="desk")
+    instance = fulfilment.change_order(order_id, {"lines": [{"line_id": "1", "sku": "LOCK-U", "quantity": "1"}]},
+                                       actor="desk:ben", reason="smaller order within the credit limit")
+    assert fulfilment.active_holds(order_id) == []
+    assert steps(instance, "1")["schedule"] == "active"
+    assert order_of(service, order_id).status == OrderStatus.IN_FULFILMENT
+    released = [e for e in records.audit.for_order(order_id) if e.entity == Entity.HOLD and e.action == "released"]
+    assert released[0].actor == "rule:credit-limit" and "desk:ben" in released[0].reason
