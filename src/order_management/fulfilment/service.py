@@ -171,25 +171,27 @@ class FulfilmentService:
         Raises :class:`RuleActionError` (after recording it on the order) when an
         event rule's action fails.
         """
-        if self.records.processes.find(order_id) is not None:
+        existing = self.records.processes.find(order_id)
+        if existing is not None and (existing.tracks or not existing.errors):
             raise StepTransitionError(f"order {order_id} is already in fulfilment")
         record = self._record(order_id)
         if record.order.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED, OrderStatus.ENTERED):
             raise StepTransitionError(f"order {order_id} is {record.order.status.value}; only a booked order starts")
         customer = self._customer(record.order)
-        instance = ProcessInstance(order_id, Stage.RUNNING)
+        # a start that failed on an event rule may be retried: its instance only holds the errors
+        instance = existing or ProcessInstance(order_id, Stage.RUNNING)
         evaluation = self.rules.evaluate(order_id, [self._order_fact(record, customer)])
         if evaluation.errors:
-            self._save_instance(instance, None, actor, "created")
+            if existing is None:
+                self._save_instance(instance, None, actor, "created")
             self._fail(instance, evaluation, actor)
         self._reassess_rule_holds(record, evaluation, actor)
-        tracks = self._plan(record.order, customer)
-        instance = replace(instance, tracks=tracks)
-        approval = self._approval_needed(record, evaluation, actor)
-        if approval is not None:
+        instance = replace(instance, tracks=self._plan(record.order, customer))
+        if self._approval_needed(record, evaluation, actor) is not None:
             instance = replace(instance, stage=Stage.AWAITING_APPROVAL)
-        self._save_instance(instance, self._find_version(order_id), actor, "created")
+        instance = self._save_instance(instance, self._find_version(order_id), actor, "created")
         instance = self._run(instance, actor)
+        self._restore_status(order_id, instance, actor, "fulfilment started")
         self._flush()
         return instance
 
@@ -453,9 +455,16 @@ class FulfilmentService:
         return [h for h in self.records.holds.for_order(order_id) if h.active]
 
     # -- approvals ----------------------------------------------------------------------
-    def approve(self, order_id: str, actor: str, note: str = "") -> ProcessInstance:
-        """Approve the pending approval; the process starts (unless a hold stops it)."""
+    def approve(self, order_id: str, actor: str, note: str = "", role: str | None = None) -> ProcessInstance:
+        """Approve the pending approval; the process starts (unless a hold stops it).
+
+        An approval that names a role (``sales_director``) is approved only by
+        someone acting in it: pass ``role``; otherwise :class:`OrderBlockedError`.
+        """
         approval = self._pending_approval(order_id)
+        if approval.role is not None and role != approval.role:
+            raise OrderBlockedError(f"order {order_id} needs approval by a {approval.role}"
+                                    + (f", not a {role}" if role else "; pass the approver's role"))
         self._decide(approval, ApprovalStatus.APPROVED, actor, note)
         instance = replace(self._instance(order_id), stage=Stage.RUNNING)
         instance = self._save_instance(instance, instance.version, actor, "approved")
@@ -701,7 +710,7 @@ class FulfilmentService:
         if exchanges:
             new_lines = [*(line.model_dump() for line in record.order.lines)]
             for line, units in exchanges:
-                new_lines.append({"line_id": f"{line.line_id}-x{rma_id[-3:]}", "sku": line.exchange_sku,
+                new_lines.append({"line_id": f"{line.line_id}-{rma_id}", "sku": line.exchange_sku,
                                   "quantity": units})
             self.change_order(rma.order_id, {"lines": new_lines}, actor, f"exchange {rma_id}")
         elif self.gateway is not None and any(p.captured for p in self.records.payments.for_order(rma.order_id)):

@@ -108,6 +108,10 @@ def test_a_failing_action_surfaces_as_an_error_on_the_order(fulfilment, records,
     assert len(instance.errors) == 1 and "notify" in instance.errors[0]
     event = [e for e in records.audit.for_order(order_id) if e.action == "event rule failed"]
     assert event and event[0].actor == "desk:anna" and "CRM is down" in event[0].after
+    mended = replace(fulfilment, rules=DurableRulesAdapter(rules, {"notify_crm": lambda fact: None}))
+    retried = mended.start(order_id, actor="desk:anna")  # once the CRM is back, the start can be retried
+    assert retried.tracks and retried.errors == instance.errors
+    assert [h.source for h in mended.active_holds(order_id)] == ["rule:notify"]
 
 
 def test_a_jeopardy_scan_of_2000_open_orders_runs_through_the_adapter(fulfilment: FulfilmentService, service,

@@ -175,7 +175,10 @@ def test_an_order_over_the_approval_value_waits_and_runs_once_approved(fulfilmen
     order_id = captured.order.order_id
     assert fulfilment.start(order_id, actor="desk").stage == Stage.AWAITING_APPROVAL
     assert fulfilment.approvals(order_id)[0].role == "sales_director"
-    instance = fulfilment.approve(order_id, actor="director:eve", note="key account")
+    assert order_of(fulfilment.orders, order_id).status == OrderStatus.AWAITING_APPROVAL
+    with pytest.raises(OrderBlockedError, match="sales_director"):
+        fulfilment.approve(order_id, actor="rep:sam", role="sales_rep")
+    instance = fulfilment.approve(order_id, actor="director:eve", note="key account", role="sales_director")
     assert instance.stage == Stage.RUNNING and steps(instance, "3")["schedule"] == "active"
 
 
