@@ -127,6 +127,11 @@ class StockLevels(Protocol):
 
 
 _SHIPPED = (LineStatus.SHIPPED, LineStatus.DELIVERED)
+#: Changes that re-plan every track (where and when the goods go), and those that re-plan a line's track.
+#: Price-only changes (discounts, coupons, notes) and what the system recomputes (status, promises) do not.
+_REPLAN_ORDER_FIELDS = frozenset({"ship_to", "warehouse", "requested_date", "channel", "customer_id"})
+_REPLAN_LINE_FIELDS = frozenset({"lines.sku", "lines.quantity", "lines.options", "lines.unit", "lines.kind",
+                                 "lines.product_model", "lines.requested_date", "lines.service"})
 
 
 @dataclass
@@ -320,8 +325,9 @@ class FulfilmentService:
                     {c.path: plain(c.before) for c in changed}, {c.path: plain(c.after) for c in changed},
                     order_id, reason)
         self._audit_reservations(actor, before, after)
-        whole = any(c.line_index is None and not c.path.startswith("lines") for c in changed)
-        touched = {before.order.lines[c.line_index].line_id for c in changed if c.line_index is not None}
+        whole = any(c.field_key.split(".")[0] in _REPLAN_ORDER_FIELDS for c in changed)
+        touched = {before.order.lines[c.line_index].line_id for c in changed
+                   if c.line_index is not None and (c.field_key == "lines" or c.field_key in _REPLAN_LINE_FIELDS)}
         kept_ids = {line.line_id for line in after.order.lines}
         now = self._now()
         tracks: list[Track] = []

@@ -72,6 +72,7 @@ def test_a_change_after_the_shipping_request_cancels_it_replans_scheduling_and_k
         ("reserve", "done"), ("schedule", "done"), ("pick", "done"),
         ("ship", "superseded"), ("pick", "superseded"), ("schedule", "superseded")]
     assert steps(instance, "2")["schedule"] == "active"  # the untouched line goes on as planned
+    assert [r.outcome for r in instance.track_of("2").history] == ["done"]
     order = order_of(service, order_id)
     assert order.line("1").quantity == 2 and order.status == OrderStatus.IN_FULFILMENT
     revised = audited(records, order_id, Entity.ORDER, "revised")
