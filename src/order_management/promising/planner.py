@@ -302,6 +302,10 @@ def _plan_line(ctx: _Context, line: DemandLine, preferred: list[str], split: boo
                            (shipment,), 0,
                            f"{_how(option, line.item)}; earliest delivery; "
                            f"{_why(ctx, preferred, loc, skipped)}")
+    if split:
+        promise = _plan_partial(ctx, line, preferred)
+        if promise is not None:
+            return promise
     reasons = "; ".join([*(str(o) for o in options.values()), *ctx.excluded.values()])
     return LinePromise(line.line_id, line.item, line.quantity, LineStatus.BACKORDERED, (), line.quantity,
                        f"backordered: no location can supply {line.quantity} x {line.item}"
@@ -348,6 +352,42 @@ def _plan_split(ctx: _Context, line: DemandLine, preferred: list[str],
               + "; ".join(texts))
     return LinePromise(line.line_id, line.item, line.quantity,
                        _status(line, shipments, backordered, ctx.as_of), tuple(shipments), backordered, reason)
+
+
+def _plan_partial(ctx: _Context, line: DemandLine, preferred: list[str]) -> LinePromise | None:
+    """No location can ever supply the whole line: ship the most one location can, backorder the rest."""
+    minimum = max(1, ctx.rule.min_split_quantity)
+    best: tuple[_Option, int] | None = None
+    for loc in preferred:
+        units = min(_most_available(ctx, line, loc), line.quantity)
+        if 0 < line.quantity - units < minimum:
+            units = line.quantity - minimum
+        if units < minimum:
+            continue
+        option = _option(ctx, line, loc, units)
+        if isinstance(option, _Option) and (best is None or units > best[1] or (
+                units == best[1] and option.deliver_on < best[0].deliver_on)):
+            best = (option, units)
+    if best is None:
+        return None
+    option, units = best
+    shipment = _apply(ctx, line, option)
+    backordered = line.quantity - units
+    reason = (f"split (parts of at least {minimum} under rule `{ctx.rule.name}`): {_how(option, line.item)}; "
+              f"{backordered} backordered (no location can supply them)")
+    return LinePromise(line.line_id, line.item, line.quantity, LineStatus.PARTIAL, (shipment,), backordered, reason)
+
+
+def _most_available(ctx: _Context, line: DemandLine, location: str) -> int:
+    """The most units of the line ``location`` could ever promise from supply (inside the fence)."""
+    if line.make_to_order or ctx.snapshot.position((line.item, location)) is None:
+        return 0
+    picture = ctx.picture(line.item, location)
+    fence = ctx.rules.policy(line.item).atp_time_fence_days
+    if fence is not None:
+        return picture.available(ctx.demand_class, ctx.as_of + dt.timedelta(days=fence))
+    dates = picture.usable_dates(ctx.demand_class)
+    return picture.available(ctx.demand_class, dates[-1]) if dates else 0
 
 
 # -- ship complete ---------------------------------------------------------------------------

@@ -318,3 +318,13 @@ def test_a_ctp_item_requested_beyond_its_lead_time_ships_from_stock(rules):
     [shipment] = plan.line("1").shipments
     assert (shipment.ship_on, shipment.source) == (day(29), SupplySource.STOCK)
     assert plan.planned == ()
+
+
+def test_under_a_split_rule_what_will_arrive_is_promised_and_only_the_rest_backordered(rules):
+    store = InMemoryReservationStore([supply("LOCK-U", "DE-KS", 0, ("PO-5", 5, 10))])
+    line = check_availability(store, order("DE-20", ("1", "LOCK-U", 8)), rules, as_of=AS_OF).line("1")
+    assert [(s.quantity, s.ship_on) for s in line.shipments] == [(5, day(10))]
+    assert (line.status, line.backordered) == (LineStatus.PARTIAL, 3)
+    whole_lines = check_availability(store, order("FR-20", ("1", "LOCK-U", 8), country="FR"), rules,
+                                     as_of=AS_OF).line("1")
+    assert (whole_lines.status, whole_lines.backordered) == (LineStatus.BACKORDERED, 8)  # France: whole lines
