@@ -357,13 +357,15 @@ def delay(track: Track, event: EventType, process: ProcessDefinition, expected_a
     return replace(track, steps=tuple(steps))
 
 
-def replan(process: ProcessDefinition, track: Track, at: dt.datetime) -> tuple[Track, list[Command]]:
+def replan(process: ProcessDefinition, track: Track, at: dt.datetime,
+           restart: bool = True) -> tuple[Track, list[Command]]:
     """Re-plan ``track`` after a change: compensate and restart from ``replan_from``.
 
     Steps before the re-plan point stay done. Every step from there on that
     sent a command gets its compensation sent (a shipment request already sent
     is cancelled); those steps' runs move to the history as superseded, and the
-    re-plan step starts again.
+    re-plan step starts again — unless ``restart`` is false (the order is held
+    or awaits approval): then it waits, pending, to be started.
     """
     commands: list[Command] = []
     steps = list(track.steps)
@@ -380,6 +382,8 @@ def replan(process: ProcessDefinition, track: Track, at: dt.datetime) -> tuple[T
         history.append(StepRun(spec.id, state.started_at, state.completed_at, "superseded"))
         steps[i] = StepState(spec.id)
     reset = replace(track, steps=tuple(steps), history=tuple(history))
+    if not restart:
+        return reset, commands
     restarted, started = _activate(process, reset, start, at)
     return restarted, commands + started
 

@@ -325,6 +325,14 @@ class FulfilmentService:
                     {c.path: plain(c.before) for c in changed}, {c.path: plain(c.after) for c in changed},
                     order_id, reason)
         self._audit_reservations(actor, before, after)
+        customer = self._customer(after.order)
+        evaluation = self.rules.evaluate(order_id, [self._order_fact(after, customer)])
+        if evaluation.errors:
+            self._fail(instance, evaluation, actor)
+        self._reassess_rule_holds(after, evaluation, actor)
+        if instance.stage == Stage.RUNNING and self._approval_again(before, after, evaluation, actor):
+            instance = replace(instance, stage=Stage.AWAITING_APPROVAL)
+        moving = instance.stage == Stage.RUNNING and not self.active_holds(order_id)
         whole = any(c.field_key.split(".")[0] in _REPLAN_ORDER_FIELDS for c in changed)
         touched = {before.order.lines[c.line_index].line_id for c in changed
                    if c.line_index is not None and (c.field_key == "lines" or c.field_key in _REPLAN_LINE_FIELDS)}
@@ -340,8 +348,8 @@ class FulfilmentService:
             if not set(track.line_ids) & kept_ids:
                 new, sent = cancel_track(process, track, now)
             elif whole or set(track.line_ids) & touched:
-                new, sent = replan(process, replace(track, line_ids=tuple(i for i in track.line_ids
-                                                                          if i in kept_ids)), now)
+                kept = replace(track, line_ids=tuple(i for i in track.line_ids if i in kept_ids))
+                new, sent = replan(process, kept, now, restart=moving)
             else:
                 new, sent = track, []
             if new != track:
@@ -351,23 +359,15 @@ class FulfilmentService:
         covered = {i for t in tracks if not t.cancelled for i in t.line_ids}
         new_lines = [line for line in after.order.lines if line.line_id not in covered]
         if new_lines:
-            customer = self._customer(after.order)
             subset = after.order.model_copy(update={"lines": tuple(new_lines)})
             for track in self._plan(subset, customer, first=len(tracks) + 1):
-                started, sent = activate_from(self.processes.get(track.process_id), track, 0, now)
-                self._audit_steps(actor, order_id, None, started, f"change order: {reason}")
-                tracks.append(started)
-                commands.extend(sent)
+                self._audit_steps(actor, order_id, None, track, f"change order: {reason}")
+                tracks.append(track)  # started below with the others, unless the order is stopped
         instance = replace(instance, tracks=tuple(tracks))
+        if instance.stage == Stage.COMPLETED and not all(t.done for t in tracks):
+            instance = replace(instance, stage=Stage.RUNNING)  # new work (an exchange) reopens the order
         instance = self._send(instance, commands, actor)
-        if after.pricing is not None and after.pricing.requires_approval and instance.stage == Stage.RUNNING:
-            self._open_approval(after, list(after.pricing.approval_reasons), None, actor)
-            instance = replace(instance, stage=Stage.AWAITING_APPROVAL)
         instance = self._save_instance(instance, instance.version, actor, "change order")
-        evaluation = self.rules.evaluate(order_id, [self._order_fact(after, self._customer(after.order))])
-        if evaluation.errors:
-            self._fail(instance, evaluation, actor)
-        self._reassess_rule_holds(after, evaluation, actor)
         instance = self._run(instance, actor)
         self._restore_status(order_id, instance, actor, reason)
         if self.gateway is not None and any(p.captured for p in self.records.payments.for_order(order_id)):
@@ -845,7 +845,8 @@ class FulfilmentService:
         """The order's status from where fulfilment stands (holds first, then approval, then progress)."""
         record = self._record(order_id)
         order = record.order
-        if order.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED):
+        if order.status == OrderStatus.CANCELLED or (order.status == OrderStatus.CLOSED
+                                                      and instance.stage == Stage.COMPLETED):
             return
         if self.active_holds(order_id):
             status = OrderStatus.ON_HOLD
@@ -916,7 +917,8 @@ class FulfilmentService:
         self._audit(actor, Entity.HOLD, hold.hold_id, "placed", None, plain(hold), order_id, reason)
         return hold
 
-    def _approval_needed(self, record: OrderRecord, evaluation: Evaluation, actor: str) -> Approval | None:
+    def _approval_reasons(self, record: OrderRecord, evaluation: Evaluation) -> tuple[list[str], str | None]:
+        """Why the order needs approval (pricing, ``approvals`` rules) and the role that gives it."""
         reasons: list[str] = []
         role = None
         if record.pricing is not None and record.pricing.requires_approval:
@@ -924,9 +926,29 @@ class FulfilmentService:
         for firing in self._fired(evaluation, RuleSection.APPROVAL):
             reasons.append(f"{firing.rule.id}: {firing.rule.payload['reason']}")
             role = role or str(firing.rule.payload["role"])
+        return reasons, role
+
+    def _approval_needed(self, record: OrderRecord, evaluation: Evaluation, actor: str) -> Approval | None:
+        reasons, role = self._approval_reasons(record, evaluation)
         if not reasons:
             return None
         return self._open_approval(record, reasons, role, actor)
+
+    def _approval_again(self, before: OrderRecord, after: OrderRecord, evaluation: Evaluation, actor: str) -> bool:
+        """After a change: a new approval if the rules call for one and the order now costs more, or for a new reason.
+
+        An approval already given covers a change that lowers the price for the same reasons.
+        """
+        reasons = self._approval_reasons(after, evaluation)
+        if not reasons[0]:
+            return False
+        given = [a for a in self.records.approvals.for_order(after.order_id) if a.status == ApprovalStatus.APPROVED]
+        old_total = before.pricing.total if before.pricing else Decimal(0)
+        new_total = after.pricing.total if after.pricing else Decimal(0)
+        if given and set(reasons[0]) <= set(given[-1].reasons) and new_total <= old_total:
+            return False
+        self._open_approval(after, reasons[0], reasons[1], actor)
+        return True
 
     def _open_approval(self, record: OrderRecord, reasons: list[str], role: str | None, actor: str) -> Approval:
         approval = Approval(self.records.approvals.next_id("APPR"), record.order_id, record.version,

@@ -89,6 +89,7 @@ def test_an_exchange_adds_the_new_item_and_settles_only_the_difference(fulfilmen
     order = order_of(service, order_id)
     assert [line.sku for line in order.lines] == ["HELMET-AERO", "LOCK-U"]
     assert fulfilment.instance(order_id).track_of(order.lines[1].line_id).active.step_id == "schedule"
+    assert fulfilment.instance(order_id).stage == Stage.RUNNING and order.status == OrderStatus.IN_FULFILMENT
     balance = fulfilment.balance(order_id)
     assert balance.outstanding == 0 and balance.credited > 0
     assert [c[0] for c in gateway.calls[calls_before:]] == ["refund"]  # a lock costs less than a helmet: one refund

@@ -289,3 +289,34 @@ def test_a_rule_hold_is_released_by_the_rule_once_a_change_makes_it_pass(fulfilm
     assert order_of(service, order_id).status == OrderStatus.IN_FULFILMENT
     released = [e for e in records.audit.for_order(order_id) if e.entity == Entity.HOLD and e.action == "released"]
     assert released[0].actor == "rule:credit-limit" and "desk:ben" in released[0].reason
+
+
+def test_a_change_to_a_held_order_compensates_but_starts_nothing_until_release(fulfilment, sent) -> None:
+    order_id = fulfilment.capture(draft(), actor="desk").order.order_id
+    fulfilment.start(order_id, actor="desk")
+    done(fulfilment, order_id, "1", "schedule", "pick")
+    hold = fulfilment.place_hold(order_id, "address check", actor="desk:carla")
+    before = len(sent)
+    instance = fulfilment.change_order(order_id, {"lines": [
+        {"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "2"},
+        {"line_id": "2", "sku": "HELMET-AERO", "quantity": "2"}]}, actor="desk:ben", reason="two bikes")
+    assert [c.kind for c in sent[before:]] == [CommandKind.CANCEL_SHIPMENT_REQUEST, CommandKind.CANCEL_PICK]
+    assert instance.track_of("1").active is None
+    instance = fulfilment.release_hold(hold.hold_id, actor="desk:carla")
+    assert steps(instance, "1")["schedule"] == "active"
+
+
+def test_an_approved_order_is_approved_again_only_if_a_change_makes_it_dearer(fulfilment) -> None:
+    lines = [{"line_id": "1", "sku": "HELMET-AERO", "quantity": "45"},
+             {"line_id": "2", "sku": "BIKE-TRAIL", "quantity": "3"},
+             {"line_id": "3", "sku": "LOCK-U", "quantity": "50"}]
+    order_id = fulfilment.capture(draft(lines=lines), actor="desk").order.order_id
+    fulfilment.start(order_id, actor="desk")
+    fulfilment.approve(order_id, actor="director:eve", role="sales_director")
+    lines[2]["quantity"] = "45"
+    assert fulfilment.change_order(order_id, {"lines": lines}, actor="desk", reason="fewer locks").stage \
+        == Stage.RUNNING
+    lines[2]["quantity"] = "50"
+    instance = fulfilment.change_order(order_id, {"lines": lines}, actor="desk", reason="locks back")
+    assert instance.stage == Stage.AWAITING_APPROVAL
+    assert [a.status.value for a in fulfilment.approvals(order_id)] == ["approved", "pending"]
