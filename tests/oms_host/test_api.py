@@ -148,10 +148,25 @@ def test_a_big_discount_waits_for_an_approver_who_is_not_its_author(api) -> None
 
 def test_an_approver_cannot_approve_a_discount_they_gave(api) -> None:
     discounted = draft(manual_discounts=[{"type": "percent", "value": "15", "reason": "x", "role": "sales_rep",
-                                          "entered_by": "vera"}])
+                                          "entered_by": "anna"}])
     order_id = api.post("/api/orders", json=discounted, headers=auth(api, "anna")).json()["order"]["order_id"]
+    host = api.host
+    with host.unit_of_work() as uow:  # as if vera had given the discount (e.g. by phone, keyed in for her)
+        record = uow.orders.get(order_id)
+        discount = record.order.manual_discounts[0].model_copy(update={"entered_by": "vera"})
+        uow.orders.update(record.__class__(record.order.model_copy(update={"manual_discounts": (discount,)}),
+                                           record.revisions, record.pricing), expected_version=1)
+        uow.commit()
     response = api.post(f"/api/orders/{order_id}/approve", json={}, headers=auth(api, "vera"))
     assert response.status_code == 403 and response.json()["error"]["type"] == "four_eyes"
+
+
+def test_a_client_cannot_choose_the_pricing_role_of_its_discount(api) -> None:
+    sneaky = draft(manual_discounts=[{"type": "percent", "value": "15", "reason": "x", "role": "sales_director",
+                                      "entered_by": "vera"}])
+    created = api.post("/api/orders", json=sneaky, headers=auth(api, "anna")).json()
+    assert created["order"]["status"] == "awaiting_approval"
+    assert created["order"]["manual_discounts"][0]["entered_by"] == "anna"
 
 
 def test_a_credit_hold_is_released_by_an_approver(api) -> None:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from oms_host import desk
-from oms_host.auth import Action, User
+from oms_host.auth import PRICING_ROLE, Action, User
 from oms_host.host import Host
 from oms_host.storage.queries import Dimension, OrderFilter, exceptions, list_orders, report
 from order_management import (
@@ -76,6 +76,27 @@ class Cancellation(BaseModel):
     reason: str = Field(min_length=1)
 
 
+def stamp_discounts(data: dict[str, Any], user: User) -> dict[str, Any]:
+    """Manual discounts carry the caller's pricing role and name, whatever the client sent.
+
+    The pricing engine decides from the role whether a discount needs approval,
+    so a client must not be able to choose it.
+    """
+    def stamp(discounts: Any) -> Any:
+        if not isinstance(discounts, list):
+            return discounts
+        return [{**d, "role": PRICING_ROLE[user.role], "entered_by": user.username} if isinstance(d, dict) else d
+                for d in discounts]
+
+    data = dict(data)
+    if "manual_discounts" in data:
+        data["manual_discounts"] = stamp(data["manual_discounts"])
+    if isinstance(data.get("lines"), list):
+        data["lines"] = [{**line, "manual_discounts": stamp(line["manual_discounts"])}
+                         if isinstance(line, dict) and "manual_discounts" in line else line for line in data["lines"]]
+    return data
+
+
 # -- sessions --------------------------------------------------------------------------------------------
 @router.post("/session", tags=["auth"], summary="Log in; returns a bearer token (also set as a cookie)")
 def login(credentials: Login, host: HostDep, users=Depends(get_users)) -> JSONResponse:  # noqa: B008
@@ -121,7 +142,7 @@ def availability(body: Body, host: HostDep, user: Viewer) -> JSONResponse:
 @router.post("/orders", tags=["orders"], status_code=201, openapi_extra=_ORDER_BODY,
              summary="Capture an order: defaults, configuration check, price, validation, promise, save")
 def capture(body: Body, host: HostDep, user: Desk) -> JSONResponse:
-    result = host.service.capture(_object(body), actor=user.actor)
+    result = host.service.capture(stamp_discounts(_object(body), user), actor=user.actor)
     detail = record_detail(result.record)
     detail["created"] = result.created
     detail["warnings"] = [str(w) for w in result.warnings]
@@ -153,7 +174,7 @@ def revise(order_id: str, body: Body, host: HostDep, user: Desk) -> JSONResponse
     changes, reason = data.get("changes"), data.get("reason")
     if not isinstance(changes, dict) or not isinstance(reason, str) or not reason:
         raise HTTPException(422, "send {\"changes\": {field: value, ...}, \"reason\": \"why\"}")
-    result = host.service.revise(order_id, changes, user.actor, reason)
+    result = host.service.revise(order_id, stamp_discounts(changes, user), user.actor, reason)
     return JSONResponse(record_detail(result.record, host.events.for_order(order_id)))
 
 

@@ -1,0 +1,173 @@
+"""Demo data: a few hundred customers and orders over several months, the same on every run.
+
+Everything comes from one seeded :class:`random.Random` and the end date, so
+``tarif demo --seed 7 --until 2025-11-30`` always writes the same data. Orders
+go through the real :class:`~order_management.OrderService` (defaults, prices,
+rules, promises) with the clock set to each order's day, so reports, holds,
+approvals and backorders look like a real desk's. Customers and SKUs are those
+of the fictional Tarif Outdoor sample catalogue in ``rulesets/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from oms_host.auth import Role, Users
+from oms_host.host import Host
+from oms_host.storage.schema import metadata, orders
+from order_management import (
+    Address,
+    Customer,
+    FixedClock,
+    OrderError,
+    OrderService,
+    Party,
+)
+
+__all__ = ["DEMO_USERS", "DemoReport", "ensure_demo_users", "seed_demo"]
+
+#: (username, password, role, display name): printed by ``tarif serve``; change them on a real system.
+DEMO_USERS = (
+    ("desk", "desk-demo", Role.ORDER_DESK, "Dana Desk"),
+    ("desk2", "desk-demo", Role.ORDER_DESK, "Dario Desk"),
+    ("approver", "approver-demo", Role.APPROVER, "Alex Approver"),
+    ("pricing", "pricing-demo", Role.PRICING_ADMIN, "Paz Pricing"),
+    ("viewer", "viewer-demo", Role.READ_ONLY, "Vic Viewer"),
+)
+
+_CITIES = {"FR": ["Lyon", "Paris", "Marseille", "Lille", "Nantes", "Grenoble", "Annecy", "Bordeaux"],
+           "DE": ["Köln", "Berlin", "München", "Hamburg", "Freiburg", "Leipzig"],
+           "AT": ["Wien", "Graz", "Innsbruck", "Salzburg"]}
+_FIRST = ["Vélo", "Rad", "Cycle", "Berg", "Trail", "Alpen", "Urban", "Pédale", "Speiche", "Chaîne", "Sattel",
+          "Roue", "Kette", "Sommet", "Piste", "Gipfel"]
+_SECOND = ["Atelier", "Haus", "Shop", "Sport", "Station", "Werk", "Club", "Boutique", "Garage", "Depot"]
+_STOCK = [("BIKE-TRAIL", 120, 21), ("BIKE-CITY", 16, 28), ("HELMET-AERO", 600, 10), ("HELMET-KIDS", 300, 10),
+          ("LOCK-U", 800, 7), ("BOTTLE", 4000, 5), ("BOTTLE-STEEL", 1500, 5), ("REPAIR-KIT", 900, 7),
+          ("ENERGY-BAR", 10000, 3)]
+#: (sku, weight, quantity range)
+_ITEMS = [("BIKE-TRAIL", 6, (1, 2)), ("BIKE-CITY", 5, (1, 2)), ("HELMET-AERO", 12, (1, 4)),
+          ("HELMET-KIDS", 6, (1, 3)), ("LOCK-U", 12, (1, 4)), ("BOTTLE", 10, (1, 24)),
+          ("BOTTLE-STEEL", 6, (1, 12)), ("REPAIR-KIT", 8, (1, 5)), ("ENERGY-BAR", 6, (10, 60)),
+          ("COMMUTER-PACK", 3, (1, 2)), ("FLEET-PRO", 2, (1, 10))]
+_CHANNELS = [("web", 50), ("store", 20), ("call_centre", 15), ("marketplace", 10), ("edi", 5)]
+
+
+@dataclass
+class DemoReport:
+    customers: int = 0
+    orders: int = 0
+    rejected: int = 0
+    cancelled: int = 0
+    revised: int = 0
+    skipped: bool = False
+
+    def summary(self) -> str:
+        if self.skipped:
+            return "demo data already present (use --reset to start again)"
+        return (f"{self.customers} customers, {self.orders} orders ({self.revised} revised, {self.cancelled} "
+                f"cancelled; {self.rejected} drafts rejected by the order rules, as a real desk sees)")
+
+
+def ensure_demo_users(users: Users) -> list[tuple[str, str, Role]]:
+    """Create the demo users that do not exist yet; return every demo credential."""
+    for username, password, role, name in DEMO_USERS:
+        if users.get(username) is None:
+            users.add(username, password, role, name, locale="fr" if username == "desk2" else "en")
+    return [(u, p, r) for u, p, r, _ in DEMO_USERS]
+
+
+def _customers(rng: random.Random, count: int) -> list[Customer]:
+    found = []
+    for n in range(1, count + 1):
+        country = rng.choices(["FR", "DE", "AT"], [5, 4, 1])[0]
+        city = rng.choice(_CITIES[country])
+        name = f"{rng.choice(_FIRST)} {rng.choice(_SECOND)} {city}"
+        segment = rng.choices(["standard", "gold", "partner"], [7, 2, 1])[0]
+        limit = Decimal(rng.choice([2000, 5000, 20000])) if rng.random() < 0.15 else None
+        postcode = f"{rng.randrange(10000, 99999)}"
+        party = Party(name=name, address=Address(country=country, city=city, postal_code=postcode))
+        found.append(Customer(id=f"C-{n:04d}", name=name, segment=segment, credit_limit=limit,
+                              open_balance=Decimal(rng.randrange(0, 1500)) if limit else Decimal(0),
+                              bill_to=party, ship_to=party))
+    return found
+
+
+def _draft(rng: random.Random, customer: Customer, ref: str, today: dt.date) -> dict:
+    picked = rng.sample(_ITEMS, k=rng.choices([1, 2, 3, 4], [4, 4, 2, 1])[0])
+    lines = []
+    for index, (sku, _, (low, high)) in enumerate(sorted(picked, key=lambda i: -i[1])):
+        line: dict = {"line_id": str(index + 1), "sku": sku, "quantity": str(rng.randint(low, high))}
+        if sku == "BIKE-TRAIL":
+            line["options"] = {"frame_size": rng.choice("SMLX")[0].replace("X", "XL"),
+                               "color": rng.choice(["matte-black", "racing-red"])}
+        lines.append(line)
+    draft: dict = {"customer_id": customer.id, "currency": "EUR", "source_system": "demo", "external_ref": ref,
+                   "channel": rng.choices([c for c, _ in _CHANNELS], [w for _, w in _CHANNELS])[0], "lines": lines}
+    if rng.random() < 0.3:
+        draft["requested_date"] = (today + dt.timedelta(days=rng.randint(3, 14))).isoformat()
+    if rng.random() < 0.06:
+        draft["manual_discounts"] = [{"type": "percent", "value": str(rng.choice([12, 15, 18])),
+                                      "reason": "competitor match", "role": "sales_rep", "entered_by": "desk"}]
+    return draft
+
+
+def seed_demo(host: Host, *, customers: int = 300, orders_count: int = 900, months: int = 6, seed: int = 7,
+              until: dt.date | None = None, reset: bool = False) -> DemoReport:
+    """Write the demo data (unless orders exist and ``reset`` is false)."""
+    report = DemoReport()
+    with host.db.read() as connection:
+        existing = connection.execute(sa.select(sa.func.count()).select_from(orders)).scalar_one()
+    if existing and not reset:
+        report.skipped = True
+        return report
+    if reset:
+        with host.db.write() as connection:
+            for table in reversed(metadata.sorted_tables):
+                if table.name not in ("users", "api_tokens", "sessions", "counters"):
+                    connection.execute(table.delete())
+            connection.execute(sa.text("UPDATE counters SET value = 0 WHERE name = 'order'"))
+    rng = random.Random(seed)
+    until = until or dt.datetime.now(dt.UTC).date()
+    start = until - dt.timedelta(days=30 * months)
+    people = _customers(rng, customers)
+    host.customers.put_many(people)
+    report.customers = len(people)
+    host.stock.set_stock([(sku, loc, Decimal(qty // 2 if loc == "WH-KOELN" else qty), lead)
+                          for sku, qty, lead in _STOCK for loc in ("WH-LYON", "WH-KOELN")])
+    days = (until - start).days
+    moments = sorted(dt.datetime(start.year, start.month, start.day, 8, tzinfo=dt.UTC)
+                     + dt.timedelta(days=rng.randrange(days + 1), minutes=rng.randrange(0, 600))
+                     for _ in range(orders_count))
+    clock = FixedClock(moments[0])
+    service = OrderService(rules=host.service.rules, customers=host.customers, unit_of_work=host.service.unit_of_work,
+                           clock=clock, pricer=host.service.pricer, promiser=host.service.promiser)
+    desks = ["desk", "desk2", "token:shop"]
+    for n, moment in enumerate(moments):
+        clock._now = moment
+        customer = rng.choice(people)
+        draft = _draft(rng, customer, f"D-{n + 1:05d}", moment.date())
+        try:
+            result = service.capture(draft, actor=rng.choice(desks), reason="captured (demo)")
+        except OrderError:
+            report.rejected += 1
+            continue
+        report.orders += 1
+        roll = rng.random()
+        order_id = result.order.order_id
+        try:
+            if roll < 0.04:
+                clock.advance(hours=rng.randint(1, 48))
+                service.cancel(order_id, "desk", "customer cancelled (demo)")
+                report.cancelled += 1
+            elif roll < 0.10:
+                clock.advance(hours=rng.randint(1, 24))
+                service.revise(order_id, {"notes": "delivery to the back door"}, "desk2", "customer call (demo)")
+                report.revised += 1
+        except OrderError:
+            pass
+    return report

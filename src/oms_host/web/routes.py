@@ -1,0 +1,231 @@
+"""Pages of the order desk: login, order list, entry, detail, exceptions, reports, customers, documents."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from oms_host import desk
+from oms_host.api.routes import categories
+from oms_host.api.security import SESSION_COOKIE, optional_user
+from oms_host.api.serialise import record_detail
+from oms_host.auth import Action, User
+from oms_host.host import Host
+from oms_host.storage.queries import Dimension, OrderFilter, exceptions, list_orders, report
+from order_management import OrderError, OrderNotFoundError, OrderStatus
+
+from .i18n import LANGUAGES, Translator
+
+__all__ = ["install_ui"]
+
+_HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(_HERE / "templates"))
+router = APIRouter(include_in_schema=False)
+LANG_COOKIE = "tarif_lang"
+
+
+class LoginRequired(Exception):
+    """The page needs a logged-in user: the handler redirects to the login page."""
+
+
+def _host(request: Request) -> Host:
+    return request.app.state.host
+
+
+def _translator(request: Request, user: User | None) -> Translator:
+    language = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or (
+        user.locale if user else None) or request.headers.get("accept-language", "en")[:2]
+    return Translator(language)
+
+
+def _user(request: Request, action: Action = Action.VIEW) -> User:
+    user = optional_user(request)
+    if user is None:
+        raise LoginRequired
+    return user
+
+
+def _page(request: Request, name: str, user: User | None, status: int = 200, **context: Any) -> HTMLResponse:
+    t = _translator(request, user)
+    response = templates.TemplateResponse(request, name, {
+        "user": user, "t": t, "_": t, "languages": LANGUAGES, "Action": Action,
+        "flash": request.query_params.get("flash"), **context}, status_code=status)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, request.query_params["lang"], samesite="lax")
+    return response
+
+
+def _catalog(host: Host) -> dict[str, Any]:
+    products = {}
+    for ruleset in host.bundle.of_kind("product_catalog"):
+        for sku, product in ruleset.artefact.products.items():
+            products[sku] = product
+    return products
+
+
+# -- login --------------------------------------------------------------------------------------------------
+@router.get("/login")
+def login_page(request: Request) -> HTMLResponse:
+    return _page(request, "login.html", None)
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(...), password: str = Form(...)) -> Response:
+    host = _host(request)
+    users = request.app.state.users
+    user = users.authenticate(username, password)
+    if user is None:
+        return _page(request, "login.html", None, status=401, error=True, username=username)
+    response = RedirectResponse("/orders", status_code=303)
+    response.set_cookie(SESSION_COOKIE, users.open_session(user, host.clock.now()), httponly=True, samesite="lax")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        request.app.state.users.close_session(token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/orders", status_code=303)
+
+
+# -- orders -------------------------------------------------------------------------------------------------
+@router.get("/orders")
+def orders_page(request: Request, q: str = "", status: str = "", channel: str = "", flag: str = "",
+                customer_id: str = "", page: int = 1) -> HTMLResponse:
+    user = _user(request)
+    host = _host(request)
+    size = 25
+    page = max(page, 1)
+    rows, total = list_orders(host.db, OrderFilter(status or None, customer_id or None, channel or None, q or None,
+                                                   flag or None, limit=size, offset=(page - 1) * size))
+    filters = {"q": q, "status": status, "channel": channel, "flag": flag, "customer_id": customer_id}
+    query = {k: v for k, v in filters.items() if v}
+    return _page(request, "orders.html", user, rows=rows, total=total, page=page, pages=max(1, -(-total // size)),
+                 filters=filters, statuses=[s.value for s in OrderStatus],
+                 channels=["web", "store", "call_centre", "marketplace", "edi"],
+                 page_url=lambda p: "/orders?" + urlencode({**query, "page": p}))
+
+
+@router.get("/orders/new")
+def new_order_page(request: Request, customer_id: str = "") -> HTMLResponse:
+    user = _user(request)
+    host = _host(request)
+    customer = None
+    if customer_id:
+        try:
+            customer = host.customers.get(customer_id)
+        except LookupError:
+            customer = None
+    products = _catalog(host)
+    return _page(request, "order_new.html", user, customer=customer, customers=host.customers.search("", limit=400),
+                 products=sorted(products.values(), key=lambda p: p.sku),
+                 today=host.clock.now().date().isoformat())
+
+
+@router.get("/orders/{order_id}")
+def order_page(request: Request, order_id: str) -> HTMLResponse:
+    user = _user(request)
+    host = _host(request)
+    try:
+        with host.unit_of_work() as uow:
+            record = uow.orders.get(order_id)
+    except OrderNotFoundError:
+        return _page(request, "message.html", user, status=404, message=f"{order_id}: not found")
+    detail = record_detail(record, host.events.for_order(order_id))
+    customer = None
+    with contextlib.suppress(LookupError):
+        customer = host.customers.get(record.order.customer_id)
+    return _page(request, "order_detail.html", user, d=detail, order=record.order, customer=customer,
+                 error=request.query_params.get("error"))
+
+
+@router.post("/orders/{order_id}/action")
+def order_action(request: Request, order_id: str, action: str = Form(...), note: str = Form("")) -> Response:
+    user = _user(request)
+    host = _host(request)
+    needed = {"approve": Action.APPROVE, "reject": Action.APPROVE, "release": Action.APPROVE,
+              "cancel": Action.CAPTURE}.get(action)
+    t = _translator(request, user)
+    if needed is None or not user.can(needed):
+        return RedirectResponse(f"/orders/{order_id}?" + urlencode({"error": t("You may not do this.")}), 303)
+    try:
+        if action == "approve":
+            desk.approve(host, order_id, user.actor, note)
+        elif action == "reject":
+            desk.reject(host, order_id, user.actor, note or "rejected")
+        elif action == "release":
+            desk.release_hold(host, order_id, user.actor, note)
+        else:
+            host.service.cancel(order_id, user.actor, note or "cancelled at the desk")
+    except OrderError as exc:
+        problems = getattr(exc, "problems", ())
+        text = "; ".join(p.message for p in problems) or str(exc)
+        return RedirectResponse(f"/orders/{order_id}?" + urlencode({"error": text}), 303)
+    return RedirectResponse(f"/orders/{order_id}?" + urlencode({"flash": t("Done.")}), 303)
+
+
+@router.get("/orders/{order_id}/quote")
+def quote_document(request: Request, order_id: str) -> HTMLResponse:
+    """The quote as a printable HTML document; each view is recorded in the order's audit trail."""
+    user = _user(request)
+    host = _host(request)
+    with host.unit_of_work() as uow:
+        record = uow.orders.get(order_id)
+    host.events.record(order_id, user.actor, "document_viewed", host.clock.now(), document="quote",
+                       version=record.version)
+    return _page(request, "quote_doc.html", user, d=record_detail(record), order=record.order,
+                 printed=host.clock.now())
+
+
+# -- dashboards ---------------------------------------------------------------------------------------------
+@router.get("/exceptions")
+def exceptions_page(request: Request) -> HTMLResponse:
+    user = _user(request)
+    host = _host(request)
+    return _page(request, "exceptions.html", user, x=exceptions(host.db, host.clock.now().date()))
+
+
+@router.get("/reports")
+def reports_page(request: Request, start: str = "", end: str = "") -> HTMLResponse:
+    user = _user(request)
+    host = _host(request)
+    end_day = dt.date.fromisoformat(end) if end else host.clock.now().date()
+    start_day = dt.date.fromisoformat(start) if start else end_day - dt.timedelta(days=90)
+    cats = categories(host)
+    charts = {d.value: report(host.db, d, start_day, end_day, "EUR", cats, 8) for d in Dimension}
+    peak = {k: max((r.revenue for r in rows), default=Decimal(0)) or Decimal(1) for k, rows in charts.items()}
+    return _page(request, "reports.html", user, charts=charts, peak=peak, start=start_day, end=end_day)
+
+
+@router.get("/customers")
+def customers_page(request: Request, q: str = "") -> HTMLResponse:
+    user = _user(request)
+    host = _host(request)
+    return _page(request, "customers.html", user, customers=host.customers.search(q, limit=100), q=q)
+
+
+def install_ui(app: FastAPI) -> None:
+    """Add the order desk's pages and static files to ``app``."""
+    app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
+    app.include_router(router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
