@@ -34,7 +34,7 @@ from .models import (
     ShipTo,
     SupplyPosition,
 )
-from .planner import availability_timeline, plan_promise
+from .planner import CoverageGap, availability_timeline, coverage_gaps, plan_promise
 from .results import (
     COMMON_POOL,
     AvailabilitySnapshot,
@@ -75,6 +75,7 @@ __all__ = [
     "AvailabilitySnapshot",
     "ClassShare",
     "Commitment",
+    "CoverageGap",
     "DemandClassRule",
     "DemandLine",
     "DemandRequest",
@@ -118,6 +119,7 @@ __all__ = [
     "build_picture",
     "check_availability",
     "compile_sourcing",
+    "coverage_gaps",
     "find_shortfalls",
     "plan_promise",
     "plan_view",

@@ -44,7 +44,7 @@ from .results import (
 )
 from .rules import Lane, PromisingRules, SourcingRule, SourcingStrategy, SplitPolicy, request_env
 
-__all__ = ["availability_timeline", "plan_promise"]
+__all__ = ["CoverageGap", "availability_timeline", "coverage_gaps", "plan_promise"]
 
 _DAY = dt.timedelta(days=1)
 
@@ -508,3 +508,39 @@ def availability_timeline(snapshot: AvailabilitySnapshot, rules: PromisingRules,
         if not timeline or units != timeline[-1][1]:
             timeline.append((day, units))
     return tuple(timeline)
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageGap:
+    """Reserved units that supply no longer covers at one location (e.g. a receipt was cut)."""
+
+    item: str
+    location: str
+    units: int
+    first_ship_on: dt.date
+
+
+def coverage_gaps(snapshot: AvailabilitySnapshot, rules: PromisingRules,
+                  as_of: dt.date) -> tuple[CoverageGap, ...]:
+    """Where existing reservations exceed supply, after supply changed under them (pure).
+
+    Reservations never oversell when they are made; but stock can be lost and
+    receipts cut or delayed afterwards. This replays every commitment of the
+    snapshot in ship-date order (earlier shipments served first) against the
+    current supply and reports, per item and location, the units that no
+    longer fit and the first ship date affected: the orders to re-promise.
+    """
+    gaps = []
+    for key in sorted(set(snapshot.positions) | set(snapshot.commitments)):
+        picture = build_picture(key[0], key[1], snapshot.position(key), (), rules.shares(*key), as_of)
+        missing, first = 0, None
+        for c in sorted(snapshot.committed(key), key=lambda c: (c.ship_on, c.backed_by, c.demand_class)):
+            units = min(c.quantity, picture.available(c.demand_class, c.backed_by))
+            if units:
+                picture.take(c.demand_class, units, c.backed_by)
+            if units < c.quantity:
+                missing += c.quantity - units
+                first = first or c.ship_on
+        if missing and first is not None:
+            gaps.append(CoverageGap(key[0], key[1], missing, first))
+    return tuple(gaps)

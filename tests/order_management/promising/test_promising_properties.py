@@ -32,6 +32,7 @@ from order_management.promising import (
     SplitPolicy,
     SupplyPosition,
     check_availability,
+    coverage_gaps,
     promise,
 )
 
@@ -116,6 +117,7 @@ def test_reservations_never_exceed_supply_date_by_date(pos, wanted, policy, shar
         committed = snapshot.committed(position.key)
         assert sum(c.quantity for c in committed) <= position.total_supply
         assert oracle_fits(position, committed)
+    assert coverage_gaps(snapshot, rules, AS_OF) == ()  # nothing changed under them: all covered
 
 
 @given(positions, st.integers(0, 30), multi_line_orders, policies, shares, releases)

@@ -20,6 +20,7 @@ from order_management.promising import (
     SupplySource,
     availability_timeline,
     check_availability,
+    coverage_gaps,
     promise,
     release,
     reserve,
@@ -328,3 +329,14 @@ def test_under_a_split_rule_what_will_arrive_is_promised_and_only_the_rest_backo
     whole_lines = check_availability(store, order("FR-20", ("1", "LOCK-U", 8), country="FR"), rules,
                                      as_of=AS_OF).line("1")
     assert (whole_lines.status, whole_lines.backordered) == (LineStatus.BACKORDERED, 8)  # France: whole lines
+
+
+def test_stock_lost_after_promising_shows_which_reservations_are_no_longer_covered(rules):
+    store = InMemoryReservationStore([supply("BOTTLE", "DE-KS", 10)])
+    promise(store, order("SO-1", ("1", "BOTTLE", 6)), rules, as_of=AS_OF, reservation_id="R-1")
+    later = DemandLine(line_id="1", item="BOTTLE", quantity=3, requested_on=day(6))
+    promise(store, order("SO-2", later), rules, as_of=AS_OF, reservation_id="R-2")
+    assert coverage_gaps(store.snapshot(["BOTTLE"]), rules, AS_OF) == ()
+    store.put_supply(supply("BOTTLE", "DE-KS", 7))  # a pallet was damaged: 3 bottles lost
+    [gap] = coverage_gaps(store.snapshot(["BOTTLE"]), rules, AS_OF)
+    assert (gap.item, gap.location, gap.units, gap.first_ship_on) == ("BOTTLE", "DE-KS", 2, day(5))
