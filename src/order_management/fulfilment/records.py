@@ -71,6 +71,7 @@ class Approval:
     decided_by: str | None = None
     decided_at: dt.datetime | None = None
     note: str | None = None
+    total: Decimal | None = None  # what the order cost when approval was asked
 
 
 @dataclass(frozen=True)

@@ -314,17 +314,23 @@ class FulfilmentService:
         cancelled, new lines get tracks. If payments were captured, the
         difference is settled.
         """
+        return self._change(order_id, changes, actor, reason, resubmit=False)
+
+    def _change(self, order_id: str, changes: Mapping[str, Any], actor: str, reason: str,
+                resubmit: bool) -> ProcessInstance:
         instance = self._instance(order_id)
         before = self._record(order_id)
-        result = self.orders.revise(order_id, changes, actor, reason)
-        after = result.record
-        if after.version == before.version:
+        after = self.orders.revise(order_id, changes, actor, reason).record if changes else before
+        if after.version == before.version and not resubmit:
             return instance
+        if resubmit:
+            instance = replace(instance, stage=Stage.RUNNING)  # submitted again: the rules decide below
         changed = diff(before.order, after.order)
-        self._audit(actor, Entity.ORDER, order_id, f"revised to version {after.version}",
-                    {c.path: plain(c.before) for c in changed}, {c.path: plain(c.after) for c in changed},
-                    order_id, reason)
-        self._audit_reservations(actor, before, after)
+        if changed:
+            self._audit(actor, Entity.ORDER, order_id, f"revised to version {after.version}",
+                        {c.path: plain(c.before) for c in changed}, {c.path: plain(c.after) for c in changed},
+                        order_id, reason)
+            self._audit_reservations(actor, before, after)
         customer = self._customer(after.order)
         evaluation = self.rules.evaluate(order_id, [self._order_fact(after, customer)])
         if evaluation.errors:
@@ -490,31 +496,16 @@ class FulfilmentService:
         return instance
 
     def resubmit(self, order_id: str, changes: Mapping[str, Any], actor: str, reason: str) -> ProcessInstance:
-        """Change a sent-back order and submit it again: a new approval if still needed, else it runs."""
+        """Change a sent-back order and submit it again: a new approval if still needed, else it runs.
+
+        The changes go through like a change order (compensation, re-planning);
+        an approval given earlier still covers the order if the reasons are the
+        same and it costs no more than when it was approved.
+        """
         instance = self._instance(order_id)
         if instance.stage != Stage.SENT_BACK:
             raise StepTransitionError(f"order {order_id} was not sent back; use change_order")
-        before = self._record(order_id)
-        result = self.orders.revise(order_id, changes, actor, reason) if changes else None
-        record = result.record if result else before
-        if result is not None and record.version != before.version:
-            changed = diff(before.order, record.order)
-            self._audit(actor, Entity.ORDER, order_id, f"revised to version {record.version}",
-                        {c.path: plain(c.before) for c in changed}, {c.path: plain(c.after) for c in changed},
-                        order_id, reason)
-            self._audit_reservations(actor, before, record)
-        customer = self._customer(record.order)
-        evaluation = self.rules.evaluate(order_id, [self._order_fact(record, customer)])
-        if evaluation.errors:
-            self._fail(instance, evaluation, actor)
-        approval = self._approval_needed(record, evaluation, actor)
-        stage = Stage.AWAITING_APPROVAL if approval else Stage.RUNNING
-        instance = replace(instance, stage=stage, tracks=self._plan(record.order, customer))
-        instance = self._save_instance(instance, instance.version, actor, "resubmitted")
-        instance = self._run(instance, actor)
-        self._restore_status(order_id, instance, actor, "resubmitted")
-        self._flush()
-        return instance
+        return self._change(order_id, changes, actor, reason, resubmit=True)
 
     def approvals(self, order_id: str) -> list[Approval]:
         return self.records.approvals.for_order(order_id)
@@ -935,24 +926,25 @@ class FulfilmentService:
         return self._open_approval(record, reasons, role, actor)
 
     def _approval_again(self, before: OrderRecord, after: OrderRecord, evaluation: Evaluation, actor: str) -> bool:
-        """After a change: a new approval if the rules call for one and the order now costs more, or for a new reason.
+        """After a change: a new approval if the rules call for one, unless one already given covers it.
 
-        An approval already given covers a change that lowers the price for the same reasons.
+        An approval covers the order while the reasons are the same and it costs
+        no more than when it was approved.
         """
         reasons = self._approval_reasons(after, evaluation)
         if not reasons[0]:
             return False
         given = [a for a in self.records.approvals.for_order(after.order_id) if a.status == ApprovalStatus.APPROVED]
-        old_total = before.pricing.total if before.pricing else Decimal(0)
         new_total = after.pricing.total if after.pricing else Decimal(0)
-        if given and set(reasons[0]) <= set(given[-1].reasons) and new_total <= old_total:
+        if given and set(reasons[0]) <= set(given[-1].reasons) and new_total <= (given[-1].total or Decimal(0)):
             return False
         self._open_approval(after, reasons[0], reasons[1], actor)
         return True
 
     def _open_approval(self, record: OrderRecord, reasons: list[str], role: str | None, actor: str) -> Approval:
         approval = Approval(self.records.approvals.next_id("APPR"), record.order_id, record.version,
-                            tuple(reasons), role, self._now())
+                            tuple(reasons), role, self._now(),
+                            total=record.pricing.total if record.pricing else None)
         self.records.approvals.put(approval.approval_id, record.order_id, approval)
         self._audit(actor, Entity.APPROVAL, approval.approval_id, "requested", None, plain(approval),
                     record.order_id, "; ".join(reasons))

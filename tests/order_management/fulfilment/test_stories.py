@@ -317,6 +317,25 @@ def test_an_approved_order_is_approved_again_only_if_a_change_makes_it_dearer(fu
     assert fulfilment.change_order(order_id, {"lines": lines}, actor="desk", reason="fewer locks").stage \
         == Stage.RUNNING
     lines[2]["quantity"] = "50"
-    instance = fulfilment.change_order(order_id, {"lines": lines}, actor="desk", reason="locks back")
+    assert fulfilment.change_order(order_id, {"lines": lines}, actor="desk", reason="locks back").stage \
+        == Stage.RUNNING  # back to what was approved
+    lines[0]["quantity"] = "48"
+    instance = fulfilment.change_order(order_id, {"lines": lines}, actor="desk", reason="more helmets")
     assert instance.stage == Stage.AWAITING_APPROVAL
     assert [a.status.value for a in fulfilment.approvals(order_id)] == ["approved", "pending"]
+
+
+def test_a_discount_added_mid_fulfilment_waits_for_approval_and_keeps_the_progress_made(fulfilment) -> None:
+    order_id = fulfilment.capture(draft(), actor="desk").order.order_id
+    fulfilment.start(order_id, actor="desk")
+    done(fulfilment, order_id, "1", "schedule")
+    big = [{"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "1", "manual_discounts": [
+        {"type": "percent", "value": "25", "reason": "goodwill", "role": "sales_rep"}]},
+           {"line_id": "2", "sku": "HELMET-AERO", "quantity": "2"}]
+    instance = fulfilment.change_order(order_id, {"lines": big}, actor="desk:ben", reason="goodwill")
+    assert instance.stage == Stage.AWAITING_APPROVAL and steps(instance, "1")["pick"] == "active"
+    fulfilment.reject(order_id, actor="mgr:dora", reason="too generous")
+    big[0]["manual_discounts"][0]["value"] = "5"
+    instance = fulfilment.resubmit(order_id, {"lines": big}, actor="desk:ben", reason="5% instead")
+    assert instance.stage == Stage.RUNNING and steps(instance, "1")["pick"] == "active"
+    assert [r.outcome for r in instance.track_of("1").history] == ["done", "done"]
