@@ -36,6 +36,7 @@ from .jeopardy import LineProjection, project_lines, reconcile
 from .payments import Payment, PaymentGateway, PaymentMethod, PaymentStatus, captured_net, require
 from .process import (
     Command,
+    CommandKind,
     EventType,
     ProcessCatalogue,
     StepStatus,
@@ -512,7 +513,7 @@ class FulfilmentService:
 
     # -- jeopardy -----------------------------------------------------------------------
     def scan_jeopardy(self, order_ids: Iterable[str] | None = None, actor: str = "system:jeopardy") -> JeopardyReport:
-        """Project every open line of running orders, ask the jeopardy rules, raise and clear alerts.
+        """Project every open line of open orders, ask the jeopardy rules, raise and clear alerts.
 
         One order at a time goes through the rule engine, so any number of open
         orders can be scanned. An order whose rule action fails keeps its alerts,
@@ -520,8 +521,9 @@ class FulfilmentService:
         """
         now = self._now()
         wanted = set(order_ids) if order_ids is not None else None
+        open_stages = (Stage.RUNNING, Stage.AWAITING_APPROVAL)  # waiting for a decision can miss a date too
         instances = [i for i in self.records.processes.all()
-                     if i.stage == Stage.RUNNING and (wanted is None or i.order_id in wanted)]
+                     if i.stage in open_stages and (wanted is None or i.order_id in wanted)]
         raised: list[JeopardyAlert] = []
         cleared: list[JeopardyAlert] = []
         changed: list[JeopardyAlert] = []
@@ -553,10 +555,17 @@ class FulfilmentService:
             if not moves:
                 continue
             for before, after in moves:
-                what = "raised" if before is None else "cleared" if after is None else "re-prioritised"
-                self._audit(actor, Entity.JEOPARDY, f"{instance.order_id}/{(after or before).line_id}",  # type: ignore[union-attr]
-                            what, plain(before), plain(after), instance.order_id)
-                (raised if before is None else cleared if after is None else changed).append(after or before)  # type: ignore[arg-type]
+                alert = after or before
+                assert alert is not None  # reconcile never reports a change from nothing to nothing
+                if before is None:
+                    what, bucket = "raised", raised
+                elif after is None:
+                    what, bucket = "cleared", cleared
+                else:
+                    what, bucket = "re-prioritised", changed
+                bucket.append(alert)
+                self._audit(actor, Entity.JEOPARDY, f"{instance.order_id}/{alert.line_id}", what, plain(before),
+                            plain(after), instance.order_id)
             self._save_instance(replace(instance, alerts=alerts), instance.version, actor, "jeopardy")
         self._flush()
         return JeopardyReport(tuple(raised), tuple(cleared), tuple(changed), tuple(errors), len(instances))
@@ -679,7 +688,8 @@ class FulfilmentService:
         for other in self.records.returns.for_order(rma.order_id):
             for line in other.lines:
                 if line.refund:
-                    credited_before[line.line_id] = credited_before.get(line.line_id, Decimal(0)) + line.received
+                    credited_before[line.line_id] = credited_before.get(line.line_id, Decimal(0)) \
+                        + line.credited_units
         lines = []
         exchanges: list[tuple[ReturnLine, Decimal]] = []
         replacements: list[Command] = []
@@ -698,7 +708,8 @@ class FulfilmentService:
             if line.resolution == Resolution.EXCHANGE and units:
                 exchanges.append((line, units))
             if line.resolution == Resolution.REPLACEMENT and units:
-                replacements.append(Command(_replacement_kind(), rma_id, "replacement", (line.line_id,), self._now()))
+                replacements.append(Command(CommandKind.REQUEST_SHIPMENT, rma_id, "replacement", (line.line_id,),
+                                            self._now()))
         received = replace(received, lines=tuple(lines))
         self.records.returns.put(rma_id, rma.order_id, received)
         self._audit(actor, Entity.RETURN, rma_id, "received", plain(rma), plain(received), rma.order_id)
@@ -1042,8 +1053,3 @@ def _line_gross(record: OrderRecord) -> dict[str, Decimal]:
         raise ProcessingConstraintError([FieldProblem("pricing", "the order was never priced")])
     return dict(record.pricing.line_net)
 
-
-def _replacement_kind() -> Any:
-    from .process import CommandKind
-
-    return CommandKind.REQUEST_SHIPMENT

@@ -145,3 +145,20 @@ def test_an_event_for_a_step_that_is_not_active_is_refused(fulfilment) -> None:
         fulfilment.handle(FulfilmentEvent(order_id, EventType.STEP_COMPLETED, "1", "pick"))
     with pytest.raises(StepTransitionError, match="already in fulfilment"):
         fulfilment.start(order_id, actor="web")
+
+
+def test_returns_in_two_parcels_refund_the_line_to_the_cent(fulfilment, service, records) -> None:
+    lines = [{"line_id": "1", "sku": "BOTTLE", "quantity": "7"}, {"line_id": "2", "sku": "HELMET-AERO",
+                                                                  "quantity": "1"}]
+    order_id = shipped(fulfilment, lines=lines)
+    payment = fulfilment.authorise_payment(order_id, PaymentMethod.CARD, actor="web")
+    fulfilment.capture_payment(payment.payment_id, actor="web")
+    fulfilment.handle(FulfilmentEvent(order_id, EventType.SHIPMENT_CONFIRMED, actor="carrier"))
+    for quantity in (3, 4):
+        rma = fulfilment.authorise_return(order_id, [ReturnRequest("1", Decimal(quantity), ReturnReason.DEFECTIVE)],
+                                          actor="service")
+        fulfilment.receive_return(rma.rma_id, {"1": (Decimal(quantity), Decimal(1))}, actor="warehouse")
+    with service.unit_of_work() as uow:
+        gross = uow.orders.get(order_id).pricing.priced.lines[0].gross
+    assert sum(r.refund_total for r in records.returns.for_order(order_id)) == gross  # defective: all credited
+    assert fulfilment.balance(order_id).outstanding == 0
