@@ -12,11 +12,12 @@ from decimal import Decimal
 from enum import StrEnum
 
 from .event_rules import Priority
-from .process import Command, Track
+from .process import Command, EventType, Track
 
 __all__ = [
     "Approval",
     "ApprovalStatus",
+    "FulfilmentEvent",
     "Hold",
     "JeopardyAlert",
     "ProcessInstance",
@@ -89,6 +90,18 @@ class JeopardyAlert:
 
 
 @dataclass(frozen=True)
+class FulfilmentEvent:
+    """Something the world tells us about an order (or one line of it)."""
+
+    order_id: str
+    type: EventType
+    line_id: str | None = None          # None: every open track of the order
+    step: str | None = None             # for step_completed
+    expected_at: dt.datetime | None = None  # for shipment_delayed: the carrier's new estimate
+    actor: str = "system"
+
+
+@dataclass(frozen=True)
 class ProcessInstance:
     """An order's fulfilment: its tracks, the commands sent, events waiting behind a hold, alerts."""
 
@@ -96,7 +109,7 @@ class ProcessInstance:
     stage: Stage
     tracks: tuple[Track, ...] = ()
     commands: tuple[Command, ...] = ()
-    queued: tuple[object, ...] = ()              # events that arrived while held, applied on release
+    queued: tuple[FulfilmentEvent, ...] = ()     # events that arrived while held, applied on release
     alerts: tuple[JeopardyAlert, ...] = ()
     errors: tuple[str, ...] = ()                 # event-rule failures on this order, newest last
     version: int = 1

@@ -51,6 +51,7 @@ from .process import _activate as activate_from
 from .records import (
     Approval,
     ApprovalStatus,
+    FulfilmentEvent,
     Hold,
     JeopardyAlert,
     ProcessInstance,
@@ -69,18 +70,6 @@ __all__ = [
     "ReturnRequest",
     "StockLevels",
 ]
-
-
-@dataclass(frozen=True)
-class FulfilmentEvent:
-    """Something the world tells us about an order (or one line of it)."""
-
-    order_id: str
-    type: EventType
-    line_id: str | None = None          # None: every open track of the order
-    step: str | None = None             # for step_completed
-    expected_at: dt.datetime | None = None  # for shipment_delayed: the carrier's new estimate
-    actor: str = "system"
 
 
 @dataclass(frozen=True)
@@ -437,7 +426,7 @@ class FulfilmentService:
             queued, instance = instance.queued, replace(instance, queued=())
             instance = self._save_instance(instance, instance.version, actor, "hold released")
             for event in queued:
-                instance = self._apply(instance, event)  # type: ignore[arg-type]
+                instance = self._apply(instance, event)
         self._restore_status(hold.order_id, instance, actor, f"hold {hold_id} released")
         self._flush()
         return self._instance(hold.order_id)
