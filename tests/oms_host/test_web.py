@@ -12,7 +12,8 @@ from oms_host.api import create_app
 from oms_host.auth import Users
 from oms_host.demo import DEMO_USERS, ensure_demo_users, seed_demo
 from oms_host.host import open_host
-from tests.oms_host.conftest import RULESETS
+from order_management import FixedClock
+from tests.oms_host.conftest import NOW, RULESETS, empty
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -25,15 +26,23 @@ def bundle():
     return load_ruleset_dir(RULESETS, all_kinds())
 
 
-@pytest.fixture
-def desk(db, bundle, clock):
-    """A seeded host app (60 orders) and a logged-out browser-like client."""
-    host = open_host(db.url, bundle=bundle, clock=clock, migrate=False)
+@pytest.fixture(scope="module")
+def seeded(migrated, bundle):
+    """A host app seeded once per database with 60 demo orders (tests here change little of it)."""
+    empty(migrated)
+    host = open_host(migrated.url, bundle=bundle, clock=FixedClock(NOW), migrate=False)
     users = Users(host.db, hasher=FAST_HASHER)
     ensure_demo_users(users)
-    seed_demo(host, customers=40, orders_count=60, months=2, until=clock.now().date())
+    seed_demo(host, customers=40, orders_count=60, months=2, until=NOW.date())
     app = create_app(host)
     app.state.users = users
+    return host, app
+
+
+@pytest.fixture
+def desk(seeded):
+    """A logged-out, browser-like client of the seeded app."""
+    host, app = seeded
     client = TestClient(app)
     client.host = host
     return client

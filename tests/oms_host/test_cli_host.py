@@ -1,0 +1,68 @@
+"""``tarif demo``, ``tarif import`` and ``tarif serve`` on a SQLite file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from oms_host.cli import main
+from oms_host.storage import Database
+from oms_host.storage.schema import orders
+from tests.oms_host.conftest import RULESETS
+
+
+@pytest.fixture
+def url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+
+
+def _orders(url: str) -> list[tuple[str, str]]:
+    db = Database(url)
+    with db.read() as connection:
+        rows = connection.execute(sa.select(orders.c.order_id, orders.c.created_at).order_by(orders.c.order_id))
+        found = [(r.order_id, str(r.created_at)) for r in rows]
+    db.dispose()
+    return found
+
+
+def test_demo_data_is_the_same_on_every_run_and_not_seeded_twice(tmp_path, capsys) -> None:
+    args = ["--customers", "20", "--orders", "25", "--until", "2025-06-30", "--rulesets", str(RULESETS)]
+    first, second = f"sqlite:///{tmp_path / 'a.sqlite3'}", f"sqlite:///{tmp_path / 'b.sqlite3'}"
+    assert main(["demo", "--database", first, *args]) == 0
+    assert main(["demo", "--database", second, *args]) == 0
+    assert _orders(first) == _orders(second) and len(_orders(first)) > 20
+    assert main(["demo", "--database", first, *args]) == 0
+    assert "already present" in capsys.readouterr().out
+    assert len(_orders(first)) == len(_orders(second))
+
+
+def test_import_reports_problems_by_path_and_follows_the_policy(url, tmp_path, capsys) -> None:
+    main(["demo", "--database", url, "--customers", "5", "--orders", "1", "--rulesets", str(RULESETS)])
+    batch = tmp_path / "batch.json"
+    good = {"source_system": "erp", "external_ref": "E-1", "customer_id": "C-0001", "currency": "EUR",
+            "lines": [{"line_id": "1", "sku": "LOCK-U", "quantity": "2"}]}
+    bad = {**good, "external_ref": "E-2", "lines": [{"line_id": "1", "sku": "LOCK-U", "quantity": "-2"}]}
+    batch.write_text(json.dumps({"orders": [good, bad]}))
+    capsys.readouterr()
+    before = len(_orders(url))
+    assert main(["import", str(batch), "--database", url, "--rulesets", str(RULESETS)]) == 1
+    out = capsys.readouterr().out
+    assert "orders[1].lines[0].quantity" in out and "batch rejected" in out
+    assert len(_orders(url)) == before
+    assert main(["import", str(batch), "--policy", "reject_failed_orders", "--database", url,
+                 "--rulesets", str(RULESETS)]) == 1
+    assert len(_orders(url)) == before + 1
+    assert main(["import", str(tmp_path / "missing.json"), "--database", url]) == 2
+
+
+def test_serve_prints_the_address_and_the_demo_credentials(url, capsys, monkeypatch) -> None:
+    import uvicorn
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(kw, app=app))
+    assert main(["serve", "--database", url, "--port", "8765", "--rulesets", str(RULESETS)]) == 0
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8765/" in out and "desk-demo" in out and "approver-demo" in out
+    assert started["host"] == "127.0.0.1" and started["port"] == 8765
