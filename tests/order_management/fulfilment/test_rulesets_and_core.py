@@ -143,5 +143,5 @@ def test_the_sample_scenario_files_pass(fulfilment_bundle) -> None:
     from rule_language import run_scenarios
 
     outcomes = run_scenarios(fulfilment_bundle, FULFILMENT_KINDS)
-    assert len(outcomes) == 13
+    assert len(outcomes) == 14
     assert [str(o) for o in outcomes if not o.passed] == []

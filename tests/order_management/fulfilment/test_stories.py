@@ -339,3 +339,16 @@ def test_a_discount_added_mid_fulfilment_waits_for_approval_and_keeps_the_progre
     instance = fulfilment.resubmit(order_id, {"lines": big}, actor="desk:ben", reason="5% instead")
     assert instance.stage == Stage.RUNNING and steps(instance, "1")["pick"] == "active"
     assert [r.outcome for r in instance.track_of("1").history] == ["done", "done"]
+
+
+def test_an_edi_order_ships_complete_on_one_track_for_the_whole_order(fulfilment, service, sent) -> None:
+    order_id = fulfilment.capture(draft(channel="edi"), actor="edi:partner").order.order_id
+    instance = fulfilment.start(order_id, actor="edi:partner")
+    [track] = instance.tracks
+    assert track.process_id == "ship-complete" and track.line_ids == ("1", "2")
+    fulfilment.handle(FulfilmentEvent(order_id, EventType.STEP_COMPLETED, None, "schedule", actor="wms"))
+    fulfilment.handle(FulfilmentEvent(order_id, EventType.STEP_COMPLETED, None, "pick", actor="wms"))
+    assert [c.line_ids for c in sent if c.kind == CommandKind.REQUEST_SHIPMENT] == [("1", "2")]
+    fulfilment.handle(FulfilmentEvent(order_id, EventType.SHIPMENT_CONFIRMED, actor="carrier"))
+    order = order_of(service, order_id)
+    assert {line.status for line in order.lines} == {LineStatus.SHIPPED} and order.status == OrderStatus.SHIPPED
