@@ -11,7 +11,9 @@ the reason.
 Facts are posted in whole numbers (the engine keeps numbers as doubles): money
 in minor units of the file's ``currency`` (babel's precision: EUR 2, JPY 0),
 decimals in thousandths, so equal amounts compare equal, exactly. A rule that
-reads money only matches facts in the file's currency.
+reads money only matches facts in the file's currency. Dates are ISO text,
+which the engine compares in calendar order; ``as_of`` (today, from the
+clock) is a fact field like any other — rules never use the engine's timers.
 
 >>> from rule_language import load_rulesets
 >>> text = '''
@@ -96,6 +98,8 @@ class FactType(StrEnum):
 
 
 _ORDER_FIELDS = {
+    "as_of": "date",  # today, from the Clock port: time is data here, the engine's timers are never used
+    "order.requested_date": "date",
     "order.total": "money", "order.subtotal": "money", "order.channel": enum(*Channel),
     "order.line_count": "integer", "order.currency": "string", "order.manual_discounts": "integer",
     "customer.id": "string", "customer.segment": "string", "customer.open_balance": "money",
@@ -107,6 +111,7 @@ FACT_SCHEMAS: Mapping[FactType, Schema] = {
         "line.line_id": "string", "line.sku": "string", "line.kind": enum(*LineKind),
         "line.quantity": "decimal", "line.net": "money", "line.step": "string",
         "line.days_late": "integer", "line.days_to_promise": "integer",
+        "line.promised_date": "date", "line.projected_date": "date",
     }),
 }
 
@@ -412,6 +417,7 @@ def _scenario(target: LoadedRuleset, bundle: RulesetBundle, given: Mapping[str, 
     currency = given.get("currency", rules.currency)
     values = {f"{scope}.{k}": _decimal(v) for scope in ("order", "customer")
               for k, v in dict(given.get(scope, {})).items()}
+    values["as_of"] = as_of
     facts = [encode_fact(FactType.ORDER, values, currency)]
     if "line" in given:
         line = {f"line.{k}": _decimal(v) for k, v in dict(given["line"]).items()}

@@ -982,6 +982,7 @@ class FulfilmentService:
     def _order_values(self, record: OrderRecord, customer: Customer) -> dict[str, Any]:
         order, pricing = record.order, record.pricing
         return {
+            "as_of": self.orders.today(self._now()), "order.requested_date": order.requested_date,
             "order.total": pricing.total if pricing else None,
             "order.subtotal": pricing.subtotal if pricing else None,
             "order.channel": order.channel.value, "order.line_count": len(order.lines),
@@ -999,7 +1000,8 @@ class FulfilmentService:
         values = {**self._order_values(record, customer), "line.line_id": line.line_id, "line.sku": line.sku,
                   "line.kind": line.kind.value, "line.quantity": line.quantity, "line.net": net,
                   "line.step": projection.step, "line.days_late": projection.days_late,
-                  "line.days_to_promise": -projection.days_late}
+                  "line.days_to_promise": -projection.days_late, "line.promised_date": projection.promised,
+                  "line.projected_date": projection.projected}
         return encode_fact(FactType.LINE, values, record.order.currency)
 
     def _awaits(self, instance: ProcessInstance, event: EventType) -> bool:

@@ -23,6 +23,7 @@ from order_management.fulfilment import (
 from order_management.fulfilment.event_rules import FACT_SCHEMAS, FactType, encode_fact
 from rule_language import compile_expression, load_rulesets
 
+AS_OF = dt.date(2025, 7, 15)
 HEADER_ONLY = "kind: event_rules\nname: p\nversion: 1\ncurrency: EUR\n"
 RULES = """
 kind: event_rules
@@ -147,6 +148,7 @@ _ATOMS = st.sampled_from([
     "order.total > {m}", "order.total <= {m}", "{m} < order.total",
     "order.channel = 'web'", "order.channel in ['marketplace', 'edi']",
     "customer.segment not in ['gold']", "line.days_late between {i} and {j}", "line.quantity >= {q}",
+    "line.promised_date < date('2025-07-{d}')", "as_of >= date('2025-07-{d}')",
 ])
 
 
@@ -156,7 +158,7 @@ def conditions(draw, depth: int = 2) -> str:
         atom = draw(_ATOMS)
         return atom.format(i=draw(st.integers(-2, 9)), j=draw(st.integers(0, 12)),
                            m=draw(st.sampled_from(["0.00", "99.99", "100.00", "5000.01"])),
-                           q=draw(st.sampled_from(["1", "2.5", "10"])))
+                           q=draw(st.sampled_from(["1", "2.5", "10"])), d=draw(st.sampled_from(["09", "15", "16"])))
     op = draw(st.sampled_from(["and", "or"]))
     left, right = draw(conditions(depth - 1)), draw(conditions(depth - 1))
     text = f"({left}) {op} ({right})"
@@ -176,11 +178,15 @@ def test_the_engine_fires_exactly_where_the_rule_language_says_the_condition_hol
     expression = compile_expression(condition, FACT_SCHEMAS[FactType.LINE])
     encoded, expected = [], []
     for n, (days, total, channel, segment, quantity) in enumerate(facts):
+        promised = dt.date(2025, 7, 10) + dt.timedelta(days=days)
         values = {"line.line_id": str(n), "line.days_late": days, "order.total": Decimal(total),
-                  "order.channel": channel, "customer.segment": segment, "line.quantity": Decimal(quantity)}
+                  "order.channel": channel, "customer.segment": segment, "line.quantity": Decimal(quantity),
+                  "line.promised_date": promised, "as_of": AS_OF}
         encoded.append(encode_fact(FactType.LINE, values, "EUR"))
-        env = {"line": {"line_id": str(n), "days_late": days, "quantity": Decimal(quantity)},
-               "order": {"total": Decimal(total), "channel": channel}, "customer": {"segment": segment}}
+        env = {"line": {"line_id": str(n), "days_late": days, "quantity": Decimal(quantity),
+                        "promised_date": promised},
+               "order": {"total": Decimal(total), "channel": channel}, "customer": {"segment": segment},
+               "as_of": AS_OF}
         if expression.evaluate(env):
             expected.append(str(n))
     fired = sorted(f.fact["line__line_id"] for f in engine.evaluate("SO-p", encoded).firings)
