@@ -23,6 +23,7 @@ from enum import StrEnum
 
 from pricing_engine import Money, allocate
 
+from ..ports import OrderRecord
 from .errors import ReturnError
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ReturnLine",
     "ReturnReason",
     "ReturnStatus",
+    "line_gross",
     "unit_refunds",
 ]
 
@@ -139,3 +141,14 @@ def unit_refunds(line_gross: Decimal, currency: str, quantity: Decimal, already:
         return Decimal(0)
     shares = allocate(Money(line_gross, currency), [1] * int(quantity))
     return sum((s.amount for s in shares[int(already):int(already + units)]), Decimal(0))
+
+
+def line_gross(record: OrderRecord) -> dict[str, Decimal]:
+    """Each line's gross (net and its tax), from the pricing result's lines; net when they are not there."""
+    priced = record.pricing.priced if record.pricing else None
+    lines = getattr(priced, "lines", None)
+    if lines:
+        return {line.line_id: line.gross for line in lines}
+    if record.pricing is None:
+        raise ReturnError(f"order {record.order_id} was never priced; nothing to refund from")
+    return dict(record.pricing.line_net)

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from pricing_engine import Money
 
-from ..errors import FieldProblem, ProcessingConstraintError
+from ..errors import FieldProblem
 from ..model import Customer, LineKind, LineStatus, Order, OrderStatus
 from ..ports import OrderRecord
 from ..revisions import Revision, diff
@@ -31,7 +31,8 @@ from ..service import CaptureResult, OrderService
 from .audit import AuditEvent, Entity, plain
 from .durable_adapter import DurableRulesAdapter, Evaluation
 from .errors import OrderBlockedError, PaymentError, ReturnError, RuleActionError, StepTransitionError
-from .event_rules import FactType, Priority, RuleSection, encode_fact
+from .event_rules import FactType, Priority, RuleSection
+from .facts import line_fact, order_fact
 from .jeopardy import LineProjection, project_lines, reconcile
 from .payments import Payment, PaymentGateway, PaymentMethod, PaymentStatus, captured_net, require
 from .process import (
@@ -60,7 +61,7 @@ from .records import (
     Stage,
 )
 from .repositories import FulfilmentRecords
-from .returns import Resolution, ReturnAuthorisation, ReturnLine, ReturnReason, unit_refunds
+from .returns import Resolution, ReturnAuthorisation, ReturnLine, ReturnReason, line_gross, unit_refunds
 
 __all__ = [
     "FulfilmentEvent",
@@ -672,7 +673,7 @@ class FulfilmentService:
         rma = self.records.returns.get(rma_id)
         record = self._record(rma.order_id)
         received = rma.received(dict(counts), self._now())
-        gross = _line_gross(record)
+        gross = line_gross(record)
         credited_before = {}
         for other in self.records.returns.for_order(rma.order_id):
             for line in other.lines:
@@ -979,30 +980,11 @@ class FulfilmentService:
     def _fired(evaluation: Evaluation, section: RuleSection) -> list[Any]:
         return [f for f in evaluation.firings if f.rule.section == section]
 
-    def _order_values(self, record: OrderRecord, customer: Customer) -> dict[str, Any]:
-        order, pricing = record.order, record.pricing
-        return {
-            "as_of": self.orders.today(self._now()), "order.requested_date": order.requested_date,
-            "order.total": pricing.total if pricing else None,
-            "order.subtotal": pricing.subtotal if pricing else None,
-            "order.channel": order.channel.value, "order.line_count": len(order.lines),
-            "order.manual_discounts": len(order.manual_discounts) + sum(len(x.manual_discounts) for x in order.lines),
-            "customer.id": customer.id, "customer.segment": customer.segment,
-            "customer.open_balance": customer.open_balance,
-        }
-
     def _order_fact(self, record: OrderRecord, customer: Customer) -> dict[str, Any]:
-        return encode_fact(FactType.ORDER, self._order_values(record, customer), record.order.currency)
+        return order_fact(record, customer, self.orders.today(self._now()))
 
     def _line_fact(self, record: OrderRecord, customer: Customer, projection: LineProjection) -> dict[str, Any]:
-        line = record.order.line(projection.line_id)
-        net = record.pricing.line_net.get(line.line_id) if record.pricing else None
-        values = {**self._order_values(record, customer), "line.line_id": line.line_id, "line.sku": line.sku,
-                  "line.kind": line.kind.value, "line.quantity": line.quantity, "line.net": net,
-                  "line.step": projection.step, "line.days_late": projection.days_late,
-                  "line.days_to_promise": -projection.days_late, "line.promised_date": projection.promised,
-                  "line.projected_date": projection.projected}
-        return encode_fact(FactType.LINE, values, record.order.currency)
+        return line_fact(record, customer, self.orders.today(self._now()), projection)
 
     def _awaits(self, instance: ProcessInstance, event: EventType) -> bool:
         for track in instance.tracks:
@@ -1032,15 +1014,4 @@ class FulfilmentService:
 
     def _stock_items(self, order: Order) -> list[tuple[str, str]]:
         return [(line.sku, line.ship_from) for line in order.lines if line.ship_from]
-
-
-def _line_gross(record: OrderRecord) -> dict[str, Decimal]:
-    """Each line's gross (net + its tax): from the pricing result's lines, else net."""
-    priced = record.pricing.priced if record.pricing else None
-    lines = getattr(priced, "lines", None)
-    if lines:
-        return {line.line_id: line.gross for line in lines}
-    if record.pricing is None:
-        raise ProcessingConstraintError([FieldProblem("pricing", "the order was never priced")])
-    return dict(record.pricing.line_net)
 
