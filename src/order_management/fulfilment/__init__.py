@@ -23,6 +23,7 @@ from .errors import (
     ReturnError,
     RuleActionError,
     StepTransitionError,
+    UnknownActionError,
 )
 from .event_rules import EVENT_RULES_KIND, EventRuleSet, Priority, RuleSection, event_rules_from
 from .jeopardy import LineProjection
@@ -124,6 +125,7 @@ __all__ = [
     "StockLevels",
     "TestGateway",
     "Track",
+    "UnknownActionError",
     "event_rules_from",
     "process_catalogue_from",
 ]

@@ -40,7 +40,9 @@ from typing import Any
 
 from durable import engine as durable_engine
 
-from .errors import EventRuleError, RuleActionError
+from rule_language import suggest
+
+from .errors import EventRuleError, RuleActionError, UnknownActionError
 from .event_rules import CompiledEventRule, EventRuleSet
 
 __all__ = ["DurableRulesAdapter", "Evaluation", "Firing", "HostAction"]
@@ -104,7 +106,9 @@ class DurableRulesAdapter:
         self.rules = {rule.key: rule for ruleset in rulesets for rule in ruleset.rules}
         missing = sorted({r.action for r in self.rules.values() if r.action and r.action not in actions})
         if missing:
-            raise EventRuleError("-", f"rules name host actions that were not given: {', '.join(missing)}")
+            hints = [h for name in missing if (h := suggest(name, list(actions)))]
+            raise UnknownActionError(f"event rules name host actions that were not given: {', '.join(missing)}"
+                                     + (f" ({'; '.join(hints)})" if hints else ""))
         self._name = f"tarif_events_{next(_engine_ids)}"
         self._lock = threading.Lock()
         self._sids = itertools.count(1)

@@ -21,6 +21,7 @@ __all__ = [
     "ReturnError",
     "RuleActionError",
     "StepTransitionError",
+    "UnknownActionError",
 ]
 
 
@@ -67,3 +68,7 @@ class PaymentDeclinedError(PaymentError):
 
 class ReturnError(FulfilmentError, ValueError):
     """The return does not fit the order (unknown line, more than was shipped, counts that do not add up)."""
+
+
+class UnknownActionError(FulfilmentError, LookupError):
+    """Event rules name a host action the adapter was not given."""

@@ -18,6 +18,7 @@ from order_management.fulfilment import (
     FulfilmentEvent,
     FulfilmentService,
     RuleActionError,
+    UnknownActionError,
     event_rules_from,
 )
 from order_management.fulfilment.event_rules import FACT_SCHEMAS, FactType, encode_fact
@@ -90,8 +91,8 @@ def test_an_exception_in_a_rule_action_is_returned_not_swallowed() -> None:
 
 def test_a_rule_naming_an_unknown_host_action_is_refused_up_front() -> None:
     bundle = load_rulesets([("adapter-test.yaml", RULES)], FULFILMENT_KINDS)
-    with pytest.raises(Exception, match="notify_crm"):
-        DurableRulesAdapter(event_rules_from(bundle), {})
+    with pytest.raises(UnknownActionError, match=r"notify_crm.*did you mean `notify_cmr`"):
+        DurableRulesAdapter(event_rules_from(bundle), {"notify_cmr": lambda fact: None})
 
 
 def test_a_failing_action_surfaces_as_an_error_on_the_order(fulfilment, records, fulfilment_bundle) -> None:
