@@ -35,6 +35,7 @@ from rule_language import (
     CompileContext,
     CompiledExpression,
     EvaluationError,
+    LinkContext,
     LoadedRuleset,
     RulesetBundle,
     RulesetHeader,
@@ -486,7 +487,18 @@ def _scenario(target: LoadedRuleset, bundle: RulesetBundle, given: Mapping[str, 
     return {"lines": result}
 
 
-PROCESS_KIND = RulesetKind("process", ProcessFile, _compile, run_scenario=_scenario)
+def _link(rulesets: Sequence[LoadedRuleset], ctx: LinkContext) -> None:
+    """A process id names one process across every file (the first would silently win otherwise)."""
+    seen: dict[str, LoadedRuleset] = {}
+    for ruleset in rulesets:
+        for index, spec in enumerate(ruleset.model.processes):
+            first = seen.setdefault(spec.id, ruleset)
+            if first is not ruleset and first.name != ruleset.name:
+                ctx.error(ruleset, ("processes", index, "id"), f"process {spec.id!r} is also defined in {first.file}",
+                          hint="give each process its own id")
+
+
+PROCESS_KIND = RulesetKind("process", ProcessFile, _compile, link=_link, run_scenario=_scenario)
 
 
 def process_catalogue_from(bundle: RulesetBundle, as_of: dt.date | None = None) -> ProcessCatalogue:

@@ -10,8 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import order_management.fulfilment as fulfilment
-from order_management.fulfilment import FULFILMENT_KINDS, EventType, StepStatus
-from order_management.fulfilment.process import complete_step, projected_completion, replan, start_track
+from order_management.fulfilment import FULFILMENT_KINDS, EventType, StepStatus, StepTransitionError
+from order_management.fulfilment.process import (
+    cancel_track,
+    complete_step,
+    projected_completion,
+    replan,
+    start_track,
+)
 from order_management.fulfilment.returns import unit_refunds
 from rule_language import RulesetLoadError, load_rulesets
 
@@ -146,3 +152,46 @@ def test_the_sample_scenario_files_pass(fulfilment_bundle) -> None:
     outcomes = run_scenarios(fulfilment_bundle, FULFILMENT_KINDS)
     assert len(outcomes) == 14
     assert [str(o) for o in outcomes if not o.passed] == []
+
+
+def test_a_process_id_defined_in_two_files_is_an_error() -> None:
+    text = PROCESS.replace("schedul\n", "schedule\n").replace("compensate: cancel_shipment_request, ", "")
+    with pytest.raises(RulesetLoadError) as caught:
+        load_rulesets([("a.yaml", text), ("b.yaml", text.replace("name: p", "name: q"))], FULFILMENT_KINDS)
+    assert ["also defined in a.yaml" in str(p) for p in caught.value.problems] == [True]
+
+
+_MOVES = st.lists(st.one_of(st.tuples(st.just("complete"), st.sampled_from(["schedule", "ship"])),
+                            st.tuples(st.just("replan"), st.booleans()), st.tuples(st.just("cancel"), st.none())),
+                  max_size=12)
+
+
+@given(_MOVES)
+def test_any_sequence_of_events_and_changes_keeps_a_track_well_formed(moves) -> None:
+    goods = _goods()
+    track, sent = start_track(goods, "T1", ("1",), T0)
+    commands = list(sent)
+    for n, (move, arg) in enumerate(moves):
+        at = T0 + dt.timedelta(hours=n + 1)
+        try:
+            if move == "complete":
+                event = EventType.STEP_COMPLETED if arg == "schedule" else EventType.SHIPMENT_CONFIRMED
+                track, sent = complete_step(goods, track, event, arg if arg == "schedule" else None, at)
+            elif move == "replan":
+                track, sent = replan(goods, track, at, restart=arg)
+            else:
+                track, sent = cancel_track(goods, track, at)
+        except StepTransitionError:
+            continue
+        commands.extend(sent)
+        statuses = [s.status for s in track.steps]
+        assert statuses.count(StepStatus.ACTIVE) <= 1
+        if StepStatus.ACTIVE in statuses:
+            i = statuses.index(StepStatus.ACTIVE)
+            assert all(s == StepStatus.DONE for s in statuses[:i])
+            assert all(s == StepStatus.PENDING for s in statuses[i + 1:])
+        if track.cancelled:
+            break
+    sent_ids = [c.command_id for c in commands if c.compensates is None]
+    taken_back = [c.compensates for c in commands if c.compensates is not None]
+    assert set(taken_back) <= set(sent_ids) and len(taken_back) == len(set(taken_back))
