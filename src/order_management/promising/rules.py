@@ -26,7 +26,7 @@ from typing import Any
 
 from rule_language import STRING, CompiledExpression, MissingValueError, RuleLanguageError, Schema
 
-from .errors import SourcingRuleError, UnknownNameError
+from .errors import PromisingInputError, SourcingRuleError, UnknownNameError
 from .models import DEFAULT_DEMAND_CLASS, DemandRequest, ItemPolicy, PromisingMode
 
 __all__ = [
@@ -124,6 +124,8 @@ class SourcingRule:
 
 @dataclass(frozen=True, slots=True)
 class DemandClassRule:
+    """A demand class; requests meeting ``when`` belong to it (None: only when a request names it)."""
+
     name: str
     when: CompiledExpression | None = None
 
@@ -240,12 +242,26 @@ class PromisingRules:
     def classify(self, request: DemandRequest, env: Mapping[str, Any] | None = None) -> str:
         """The request's demand class: given explicitly, else the first matching rule, else the default."""
         if request.demand_class is not None:
+            known = self.known_demand_classes
+            if request.demand_class not in known:
+                from rule_language import suggest
+
+                hint = suggest(request.demand_class, sorted(known))
+                raise PromisingInputError(
+                    f"unknown demand class {request.demand_class!r}"
+                    + (f"; {hint}" if hint else f"; known: {', '.join(sorted(known))}"), ("demand_class",))
             return request.demand_class
         env = request_env(request) if env is None else env
-        for rule in self.demand_classes:
-            if _holds(rule.name, rule.when, env):
+        for rule in self.demand_classes:  # a class without a condition is only ever named explicitly
+            if rule.when is not None and _holds(rule.name, rule.when, env):
                 return rule.name
         return DEFAULT_DEMAND_CLASS
+
+    @property
+    def known_demand_classes(self) -> frozenset[str]:
+        """Classes a request may name: declared ones, those with a share, and the default."""
+        return frozenset({DEFAULT_DEMAND_CLASS, *(c.name for c in self.demand_classes),
+                          *(s.demand_class for a in self.allocations for s in a.shares)})
 
     def sourcing_rule(self, request: DemandRequest, env: Mapping[str, Any] | None = None) -> SourcingRule:
         """The first sourcing rule whose condition holds for the request."""

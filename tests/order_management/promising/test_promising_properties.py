@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from order_management.promising import (
     AllocationRule,
     ClassShare,
+    DemandClassRule,
     DemandLine,
     DemandRequest,
     InMemoryReservationStore,
@@ -47,6 +48,7 @@ def rules_with(share: Decimal | None, release_after: int | None, split: SplitPol
         locations={WH: Location(WH), "W2": Location("W2")},
         lanes=(Lane(WH, None, transit), Lane("W2", None, transit + 1)),
         sourcing=(SourcingRule("all", (WH, "W2"), split=split, min_split_quantity=min_split),),
+        demand_classes=(DemandClassRule("vip"), DemandClassRule("web")),
         allocations=allocations,
         default_atp_time_fence_days=fence,
     )

@@ -118,3 +118,15 @@ rules:
     with pytest.raises(SourcingRuleError, match="add a last rule without `when`"):
         check_availability(InMemoryReservationStore(), order("X", ("1", "BOTTLE", 1), country="JP"), rules,
                            as_of=dt.date(2026, 1, 1))
+
+
+def test_a_misspelt_demand_class_is_refused_with_a_suggestion_instead_of_losing_its_priority(rules):
+    from order_management.promising import PromisingInputError
+
+    store = InMemoryReservationStore([supply("BIKE-CITY", "DE-KS", 10)])
+    with pytest.raises(PromisingInputError, match=r"demand_class: unknown demand class 'key-acounts'.*key-accounts"):
+        check_availability(store, order("KA-9", ("1", "BIKE-CITY", 1), demand_class="key-acounts"), rules,
+                           as_of=AS_OF)
+    plan = check_availability(store, order("KA-9", ("1", "BIKE-CITY", 1), demand_class="standard"), rules,
+                              as_of=AS_OF)
+    assert plan.demand_class == "standard"
