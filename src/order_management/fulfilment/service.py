@@ -365,7 +365,7 @@ class FulfilmentService:
             instance = replace(instance, stage=Stage.RUNNING)  # new work (an exchange) reopens the order
         instance = self._send(instance, commands, actor)
         instance = self._save_instance(instance, instance.version, actor, "change order")
-        instance = self._run(instance, actor)
+        instance = self._resume(instance, actor)
         self._restore_status(order_id, instance, actor, reason)
         if self.gateway is not None and any(p.captured for p in self.records.payments.for_order(order_id)):
             self.settle(order_id, actor)
@@ -421,16 +421,31 @@ class FulfilmentService:
         released = replace(hold, released_by=actor, released_at=self._now(), release_note=note or None)
         self.records.holds.put(hold_id, hold.order_id, released)
         self._audit(actor, Entity.HOLD, hold_id, "released", plain(hold), plain(released), hold.order_id, note)
-        instance = self._instance(hold.order_id)
-        if not self.active_holds(hold.order_id):
-            instance = self._run(instance, actor)
-            queued, instance = instance.queued, replace(instance, queued=())
-            instance = self._save_instance(instance, instance.version, actor, "hold released")
-            for event in queued:
-                instance = self._apply(instance, event)
+        instance = self._resume(self._instance(hold.order_id), actor)
         self._restore_status(hold.order_id, instance, actor, f"hold {hold_id} released")
         self._flush()
         return self._instance(hold.order_id)
+
+    def _resume(self, instance: ProcessInstance, actor: str) -> ProcessInstance:
+        """With no hold left: start what waits, then apply the events that arrived meanwhile, in order.
+
+        An event that no longer fits (a change re-planned its step away) is
+        dropped, and the audit trail says so; the others still apply.
+        """
+        if self.active_holds(instance.order_id):
+            return instance
+        instance = self._run(instance, actor)
+        if not instance.queued or instance.stage != Stage.RUNNING:
+            return instance
+        queued, instance = instance.queued, replace(instance, queued=())
+        instance = self._save_instance(instance, instance.version, actor, "hold released")
+        for event in queued:
+            try:
+                instance = self._apply(instance, event)
+            except StepTransitionError as exc:
+                self._audit(actor, Entity.STEP, event.order_id, f"queued {event.type.value} dropped",
+                            plain(event), None, event.order_id, str(exc))
+        return instance
 
     def _reassess_rule_holds(self, record: OrderRecord, evaluation: Evaluation, actor: str) -> None:
         """Holds placed by rules follow the rules: placed when one fires, released when none does any more.

@@ -352,3 +352,15 @@ def test_an_edi_order_ships_complete_on_one_track_for_the_whole_order(fulfilment
     fulfilment.handle(FulfilmentEvent(order_id, EventType.SHIPMENT_CONFIRMED, actor="carrier"))
     order = order_of(service, order_id)
     assert {line.status for line in order.lines} == {LineStatus.SHIPPED} and order.status == OrderStatus.SHIPPED
+
+
+def test_an_event_queued_behind_a_hold_that_no_longer_fits_is_dropped_and_said_so(fulfilment, records) -> None:
+    order_id = fulfilment.capture(draft(), actor="desk").order.order_id
+    fulfilment.start(order_id, actor="desk")
+    hold = fulfilment.place_hold(order_id, "address check", actor="desk:carla")
+    fulfilment.handle(FulfilmentEvent(order_id, EventType.STEP_COMPLETED, "1", "pick", actor="wms"))  # not active
+    fulfilment.handle(FulfilmentEvent(order_id, EventType.STEP_COMPLETED, "2", "schedule", actor="wms"))
+    instance = fulfilment.release_hold(hold.hold_id, actor="desk:carla")
+    assert steps(instance, "1")["schedule"] == "active" and steps(instance, "2")["pick"] == "active"
+    dropped = [e for e in records.audit.for_order(order_id) if "dropped" in e.action]
+    assert len(dropped) == 1 and "has not started" in dropped[0].reason
