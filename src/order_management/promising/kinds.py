@@ -11,6 +11,7 @@ rule-language condition on the request). See ``docs/promising.md`` and
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
@@ -152,6 +153,10 @@ def compile_sourcing(model: SourcingFile, ctx: CompileContext) -> PromisingRules
         location_ids.append(spec.id)
     lanes = []
     for index, lane in enumerate(model.lanes):
+        for c_index, country in enumerate([] if lane.to == "*" else lane.to):
+            if not re.fullmatch(r"[A-Z]{2}", country):
+                ctx.error(("lanes", index, "to", c_index), f"`{country}` is not a country code",
+                          hint="use ISO 3166 alpha-2 codes in capitals (DE, FR, US), or \"*\" for anywhere")
         if _known(ctx, ("lanes", index, "from"), lane.from_, location_ids, "location"):
             countries = None if lane.to == "*" else frozenset(lane.to)
             lanes.append(Lane(lane.from_, countries, lane.transit_days, lane.cost_per_unit, lane.distance_km))

@@ -496,12 +496,15 @@ def availability_timeline(snapshot: AvailabilitySnapshot, rules: PromisingRules,
     """What ``demand_class`` could still be promised of ``item`` at ``location``, date by date.
 
     Each pair is (first ship date, units available for a shipment on or after
-    it); the quantity only grows along the timeline. Pure.
+    it); the quantity only grows along the timeline. Supply beyond the item's
+    ATP time fence is left out, as promising leaves it out. Pure.
     """
     key = (item, location)
     picture = build_picture(item, location, snapshot.position(key), snapshot.committed(key),
                             rules.shares(item, location), as_of)
-    dates = [as_of, *(d for d in picture.usable_dates(demand_class) if d > as_of)]
+    fence = rules.policy(item).atp_time_fence_days
+    end = dt.date.max if fence is None else as_of + dt.timedelta(days=fence)
+    dates = [as_of, *(d for d in picture.usable_dates(demand_class) if as_of < d <= end)]
     timeline: list[tuple[dt.date, int]] = []
     for day in dates:
         units = picture.available(demand_class, day)

@@ -65,7 +65,7 @@ locations:
   - {id: FR-LY}
 lanes:
   - {from: DE-KS, to: "*", transit_days: 1}
-  - {from: DE-KZ, to: [FR], transit_days: 1}
+  - {from: DE-KZ, to: [FR, fr], transit_days: 1}
 demand_classes:
   - {name: key-accounts, when: "customer.segment = 'gold'"}
 allocations:
@@ -86,6 +86,7 @@ def test_a_broken_sourcing_file_reports_every_problem_with_its_line_and_a_sugges
         promising_rules_from_yaml(BROKEN, "broken.yaml")
     problems = {(p.line, p.message, p.hint) for p in failed.value.problems if p.severity == "error"}
     assert (9, "unknown location `DE-KZ`", "did you mean `DE-KS`?") in problems
+    assert any(line == 9 and "`fr` is not a country code" in msg for line, msg, _ in problems)
     assert (14, "unknown demand class `key-acounts`", "did you mean `key-accounts`?") in problems
     assert any(line == 14 and "add up to 1.1" in msg for line, msg, _ in problems)
     assert any(line == 20 and "unknown symbol `ship_to.contry`" in msg for line, msg, _ in problems)
@@ -95,7 +96,8 @@ def test_a_broken_sourcing_file_reports_every_problem_with_its_line_and_a_sugges
 
 
 def test_a_condition_reading_a_missing_value_names_the_rule_and_the_fix():
-    rules = promising_rules_from_yaml(BROKEN.replace("ship_to.contry", "ship_to.country").replace("DE-KZ", "DE-KS")
+    rules = promising_rules_from_yaml(BROKEN.replace("ship_to.contry", "ship_to.country")
+                                      .replace("DE-KZ, to: [FR, fr]", "DE-KS, to: [FR]")
                                       .replace("key-acounts, share: 0.6", "key-accounts, share: 0.2")
                                       .replace("      - {demand_class: key-accounts, share: 0.5, "
                                                "release_after_days: 3}\n", "")
