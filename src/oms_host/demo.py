@@ -103,6 +103,7 @@ def _draft(rng: random.Random, customer: Customer, ref: str, today: dt.date) -> 
     for index, (sku, _, (low, high)) in enumerate(sorted(picked, key=lambda i: -i[1])):
         line: dict = {"line_id": str(index + 1), "sku": sku, "quantity": str(rng.randint(low, high))}
         if sku == "BIKE-TRAIL":
+            line.update(kind="configured", product_model="trail-bike")
             line["options"] = {"frame_size": rng.choice("SMLX")[0].replace("X", "XL"),
                                "color": rng.choice(["matte-black", "racing-red"])}
         lines.append(line)

@@ -61,7 +61,8 @@ _FR = {
 _STATUS_FR = {"entered": "saisie", "booked": "réservée", "backordered": "en rupture", "on_hold": "bloquée",
               "awaiting_approval": "à approuver", "in_fulfilment": "en préparation", "shipped": "expédiée",
               "closed": "clôturée", "cancelled": "annulée", "reserved": "réservée", "open": "ouverte",
-              "unlimited": "sans stock"}
+              "unlimited": "sans stock", "order_desk": "saisie des commandes", "approver": "approbateur",
+              "pricing_admin": "administration des prix", "read_only": "lecture seule"}
 
 
 class Translator:

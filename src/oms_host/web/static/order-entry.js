@@ -22,7 +22,7 @@
   }
 
   function refreshOptions(row) {
-    const configurable = T.configurable.includes($(".sku", row).value);
+    const configurable = $(".sku", row).value in T.configurable;
     $(".opts", row).hidden = !configurable;
     // only possible values are offered: a battery exists only with the e-motor
     $(".battery", row).hidden = !$('[data-option="motor"]', row).checked;
@@ -32,6 +32,8 @@
     const lines = [...linesBox.children].map((row) => {
       const line = {line_id: row.dataset.lineId, sku: $(".sku", row).value, quantity: $(".qty", row).value || "0"};
       if (!$(".opts", row).hidden) {
+        line.kind = "configured";
+        line.product_model = T.configurable[line.sku];
         line.options = {};
         row.querySelectorAll(".opt").forEach((el) => {
           if (el.closest("[hidden]")) return;

@@ -1,0 +1,106 @@
+"""The order desk in a real browser: configure and order, approve a discount, release a hold, reports, phone."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    page.goto(page.base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/orders$"))
+
+
+def enter_order(page: Page, customer: str, discount: str | None = None) -> str:
+    page.goto(page.base + "/orders/new")
+    page.select_option("#customer", customer)
+    if discount:
+        page.fill("#discount", discount)
+    expect(page.locator("#total")).not_to_have_text("—")
+    page.click("#submit-order")
+    expect(page).to_have_url(re.compile(r"/orders/SO-\d+"))
+    return page.url.rsplit("/", 1)[-1].split("?")[0]
+
+
+def test_configure_price_and_order_a_bike_then_find_it_in_the_list_and_reports(page: Page, screenshots) -> None:
+    log_in(page, "desk", "desk-demo")
+    page.goto(page.base + "/orders/new")
+    page.select_option("#customer", "C-0001")
+    row = page.locator(".line-row").first
+    expect(row.locator(".opts")).to_be_visible()              # the trail bike is configurable
+    expect(row.locator(".battery")).to_be_hidden()            # no battery without the e-motor
+    expect(page.locator("#total")).not_to_have_text("—")
+    before = page.locator("#total").inner_text()
+    row.locator('[data-option="motor"]').check()
+    expect(row.locator(".battery")).to_be_visible()
+    expect(page.locator("#total")).not_to_have_text(before)   # the live price follows the configuration
+    row.locator(".qty").fill("2")
+    page.locator("#price-lines details summary").first.click()
+    expect(page.locator("#price-lines .waterfall table").first).to_be_visible()
+    expect(row.locator(".promise")).to_contain_text("WH-")
+    page.screenshot(path=str(screenshots / "01-order-entry.png"), full_page=True)
+    page.click("#submit-order")
+    expect(page).to_have_url(re.compile(r"/orders/SO-\d+"))
+    order_id = page.url.rsplit("/", 1)[-1].split("?")[0]
+    expect(page.locator("#order-status")).to_have_text(re.compile("booked|backordered"))
+    expect(page.locator("#history")).to_contain_text("desk")
+    page.screenshot(path=str(screenshots / "02-order-detail.png"), full_page=True)
+    page.goto(page.base + "/orders")
+    expect(page.locator("#order-list")).to_contain_text(order_id)
+    page.goto(page.base + "/reports")
+    expect(page.locator("#chart-products")).to_contain_text("BIKE-TRAIL")
+    assert page.locator("#chart-days rect").count() > 10
+    page.screenshot(path=str(screenshots / "03-reports.png"), full_page=True)
+
+
+def test_a_discount_is_approved_by_an_approver_not_by_the_desk(page: Page, screenshots) -> None:
+    log_in(page, "desk", "desk-demo")
+    order_id = enter_order(page, "C-0002", discount="15")
+    expect(page.locator("#order-status")).to_have_text(re.compile("awaiting approval"))
+    expect(page.locator("#approve")).to_have_count(0)          # the desk sees no approve button
+    page.click("form[method=post] >> text=Log out")
+    log_in(page, "approver", "approver-demo")
+    page.goto(page.base + "/exceptions")
+    expect(page.locator("#approvals")).to_contain_text(order_id)
+    page.goto(page.base + f"/orders/{order_id}")
+    page.fill("#approve-note", "competitor price checked")
+    page.click("#approve")
+    expect(page.locator("#order-status")).to_have_text(re.compile("booked|backordered"))
+    expect(page.locator("#events")).to_contain_text("approved")
+    page.screenshot(path=str(screenshots / "04-approved.png"), full_page=True)
+
+
+def test_an_approver_releases_a_credit_hold(page: Page, screenshots) -> None:
+    log_in(page, "desk", "desk-demo")
+    order_id = enter_order(page, "C-HOLD")
+    expect(page.locator("#order-status")).to_have_text(re.compile("on hold"))
+    page.click("form[method=post] >> text=Log out")
+    log_in(page, "approver", "approver-demo")
+    page.goto(page.base + "/orders?flag=hold")
+    page.click(f"text={order_id}")
+    page.fill("#release-note", "prepayment received")
+    page.click("#release")
+    expect(page.locator("#order-status")).to_have_text(re.compile("booked|backordered"))
+    page.screenshot(path=str(screenshots / "05-hold-released.png"), full_page=True)
+
+
+def test_an_order_is_looked_up_on_a_phone_in_french(page: Page, screenshots) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "viewer", "viewer-demo")
+    page.goto(page.base + "/orders?lang=fr")
+    expect(page.locator("header")).to_contain_text("Commandes")
+    page.fill("#q", "SO-000003")
+    page.click("form.filters button")
+    expect(page.locator("#order-list")).to_contain_text("SO-000003")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400   # no sideways scrolling
+    page.screenshot(path=str(screenshots / "06-phone-lookup.png"), full_page=True)
+    page.click("text=SO-000003")
+    expect(page.locator("h1")).to_contain_text("SO-000003")
+    expect(page.locator("body")).to_contain_text("€")
+    page.goto(page.base + "/customers")
+    expect(page.locator("#customer-list")).to_be_visible()
+    page.screenshot(path=str(screenshots / "07-phone-customers.png"), full_page=True)
