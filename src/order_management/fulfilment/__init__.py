@@ -60,6 +60,7 @@ from .service import (
     ReturnRequest,
     StockLevels,
 )
+from .stock import SupplyStockLevels
 
 #: The ruleset kinds this package contributes (the order layer adds them to its ``RULESET_KINDS``).
 FULFILMENT_KINDS = (PROCESS_KIND, EVENT_RULES_KIND)
@@ -123,6 +124,7 @@ __all__ = [
     "StepStatus",
     "StepTransitionError",
     "StockLevels",
+    "SupplyStockLevels",
     "TestGateway",
     "Track",
     "UnknownActionError",
