@@ -79,3 +79,22 @@ def test_an_audit_trail_only_appends(make) -> None:
     trail.append(events[2:])
     trail.append([AuditEvent(T0, "desk", Entity.ORDER, "SO-2", "captured", None, {}, "SO-2")])
     assert trail.for_order("SO-1") == events and len(trail.all()) == 4
+
+
+def test_supply_stock_levels_retry_a_restock_when_the_position_moved() -> None:
+    from order_management import promising as pr
+    from order_management.fulfilment import SupplyStockLevels
+
+    class Busy(pr.InMemoryReservationStore):
+        conflicts = 1
+
+        def put_supply(self, position, expected_version=None):
+            if self.conflicts:
+                self.conflicts -= 1
+                super().put_supply(position.model_copy(update={"on_hand": position.on_hand - 1}))  # someone else
+                raise pr.VersionConflictError(((position.item, position.location),))
+            return super().put_supply(position, expected_version)
+
+    store = Busy([pr.SupplyPosition(item="LOCK-U", location="WH-LYON", on_hand=5)])
+    SupplyStockLevels(store).restock("LOCK-U", "WH-LYON", Decimal(2))
+    assert SupplyStockLevels(store).available("LOCK-U", "WH-LYON") == Decimal(6)  # their 5-1, then our +2
