@@ -86,7 +86,7 @@ def test_supply_stock_levels_retry_a_restock_when_the_position_moved() -> None:
     from order_management.fulfilment import SupplyStockLevels
 
     class Busy(pr.InMemoryReservationStore):
-        conflicts = 1
+        conflicts = 0
 
         def put_supply(self, position, expected_version=None):
             if self.conflicts:
@@ -96,5 +96,6 @@ def test_supply_stock_levels_retry_a_restock_when_the_position_moved() -> None:
             return super().put_supply(position, expected_version)
 
     store = Busy([pr.SupplyPosition(item="LOCK-U", location="WH-LYON", on_hand=5)])
+    store.conflicts = 1  # the next write finds the position moved
     SupplyStockLevels(store).restock("LOCK-U", "WH-LYON", Decimal(2))
     assert SupplyStockLevels(store).available("LOCK-U", "WH-LYON") == Decimal(6)  # their 5-1, then our +2
