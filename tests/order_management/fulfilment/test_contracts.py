@@ -91,7 +91,8 @@ def test_supply_stock_levels_retry_a_restock_when_the_position_moved() -> None:
         def put_supply(self, position, expected_version=None):
             if self.conflicts:
                 self.conflicts -= 1
-                super().put_supply(position.model_copy(update={"on_hand": position.on_hand - 1}))  # someone else
+                current = self.snapshot([position.item]).position(position.key)
+                super().put_supply(current.model_copy(update={"on_hand": current.on_hand - 1}))  # someone else
                 raise pr.VersionConflictError(((position.item, position.location),))
             return super().put_supply(position, expected_version)
 
