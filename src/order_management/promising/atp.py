@@ -52,7 +52,7 @@ class SupplyEvent:
 class _Pool:
     """One share of a location's supply and what is committed against it."""
 
-    __slots__ = ("_curve", "load", "name", "owner_entry", "quantities", "shared_entry")
+    __slots__ = ("_curve", "_suffix", "load", "name", "owner_entry", "quantities", "shared_entry")
 
     def __init__(self, name: str, quantities: list[int], owner_entry: list[dt.date],
                  shared_entry: list[dt.date]) -> None:
@@ -62,6 +62,7 @@ class _Pool:
         self.shared_entry = shared_entry
         self.load = [0] * (len(quantities) + 1)  # load[k + 1]: committed, confined to prefix k
         self._curve: list[int] | None = None
+        self._suffix: list[int] = []
 
     def entries(self, consumer: str) -> list[dt.date]:
         if self.name == COMMON_POOL or consumer == self.name:
@@ -85,13 +86,19 @@ class _Pool:
                 running += quantity - self.load[k + 1]
                 curve.append(running)
             self._curve = curve
+            suffix = curve[:]
+            for k in range(len(suffix) - 2, -1, -1):
+                suffix[k] = min(suffix[k], suffix[k + 1])
+            self._suffix = suffix
         return self._curve
 
     def headroom(self, consumer: str, day: dt.date) -> int:
+        """``min(curve[k:])`` for the consumer's prefix ``k``: O(log n) once the curve is built."""
         k = self.index(consumer, day)
         if k < 0:
             return 0
-        return max(0, min(self.curve()[k:]))
+        self.curve()
+        return max(0, self._suffix[k])
 
     def shortfall(self) -> int:
         """How far the commitments already exceed this pool (0 when they fit)."""
