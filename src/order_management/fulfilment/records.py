@@ -99,6 +99,7 @@ class FulfilmentEvent:
     step: str | None = None             # for step_completed
     expected_at: dt.datetime | None = None  # for shipment_delayed: the carrier's new estimate
     actor: str = "system"
+    event_id: str | None = None         # the sender's id: a message delivered twice is applied once
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class ProcessInstance:
     queued: tuple[FulfilmentEvent, ...] = ()     # events that arrived while held, applied on release
     alerts: tuple[JeopardyAlert, ...] = ()
     errors: tuple[str, ...] = ()                 # event-rule failures on this order, newest last
+    seen: tuple[str, ...] = ()                   # ids of the events applied or queued, for idempotence
     version: int = 1
 
     def track_of(self, line_id: str) -> Track:

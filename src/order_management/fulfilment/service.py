@@ -193,8 +193,16 @@ class FulfilmentService:
 
     # -- events ---------------------------------------------------------------------------
     def handle(self, event: FulfilmentEvent) -> ProcessInstance:
-        """Apply an event; while the order is held, it waits and is applied on release."""
+        """Apply an event; while the order is held, it waits and is applied on release.
+
+        An event with an ``event_id`` already seen for the order (a carrier's
+        message delivered twice) changes nothing.
+        """
         instance = self._instance(event.order_id)
+        if event.event_id is not None:
+            if event.event_id in instance.seen:
+                return instance
+            instance = replace(instance, seen=(*instance.seen, event.event_id))
         if instance.stage != Stage.RUNNING:
             waits = {Stage.AWAITING_APPROVAL: "approve or reject it first",
                      Stage.SENT_BACK: "it was sent back; resubmit it first"}.get(instance.stage, "it is not running")

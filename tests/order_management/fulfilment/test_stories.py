@@ -364,3 +364,13 @@ def test_an_event_queued_behind_a_hold_that_no_longer_fits_is_dropped_and_said_s
     assert steps(instance, "1")["schedule"] == "active" and steps(instance, "2")["pick"] == "active"
     dropped = [e for e in records.audit.for_order(order_id) if "dropped" in e.action]
     assert len(dropped) == 1 and "has not started" in dropped[0].reason
+
+
+def test_a_carrier_message_delivered_twice_is_applied_once(fulfilment, sent) -> None:
+    order_id = fulfilment.capture(draft(), actor="desk").order.order_id
+    fulfilment.start(order_id, actor="desk")
+    event = FulfilmentEvent(order_id, EventType.STEP_COMPLETED, "1", "schedule", actor="wms", event_id="wms-42")
+    first = fulfilment.handle(event)
+    again = fulfilment.handle(event)
+    assert again == first and steps(again, "1")["pick"] == "active"
+    assert [c.kind for c in sent].count(CommandKind.REQUEST_PICK) == 1
