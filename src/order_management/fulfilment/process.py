@@ -60,8 +60,11 @@ __all__ = [
     "StepState",
     "StepStatus",
     "Track",
+    "cancel_track",
     "complete_step",
+    "delay",
     "process_catalogue_from",
+    "projected_completion",
     "replan",
     "start_track",
 ]
@@ -349,10 +352,9 @@ def _target(process: ProcessDefinition, track: Track, event: EventType, step_id:
     raise StepTransitionError(f"no open step of process {process.id} completes on {event.value}")
 
 
-def delay(track: Track, event: EventType, process: ProcessDefinition, expected_at: dt.datetime) -> Track:
-    """Record the world's new estimate for the open step that ``event``'s confirmation would complete."""
-    index = _target(process, track, EventType.SHIPMENT_CONFIRMED if event == EventType.SHIPMENT_DELAYED else event,
-                    None)
+def delay(process: ProcessDefinition, track: Track, expected_at: dt.datetime) -> Track:
+    """Record the carrier's new estimate on the open step a shipment confirmation would complete."""
+    index = _target(process, track, EventType.SHIPMENT_CONFIRMED, None)
     steps = list(track.steps)
     steps[index] = replace(steps[index], expected_at=expected_at)
     return replace(track, steps=tuple(steps))

@@ -236,7 +236,7 @@ class FulfilmentService:
                 if event.type == EventType.SHIPMENT_DELAYED:
                     if event.expected_at is None:
                         raise StepTransitionError("a shipment_delayed event carries `expected_at`")
-                    new = delay(track, event.type, process, event.expected_at)
+                    new = delay(process, track, event.expected_at)
                     sent: list[Command] = []
                 else:
                     new, sent = complete_step(process, track, event.type, event.step, now)
