@@ -60,6 +60,7 @@ __all__ = [
     "StepState",
     "StepStatus",
     "Track",
+    "activate_from",
     "cancel_track",
     "complete_step",
     "delay",
@@ -287,11 +288,12 @@ def start_track(process: ProcessDefinition, track_id: str, line_ids: tuple[str, 
                 at: dt.datetime) -> tuple[Track, list[Command]]:
     """A new track with its first step started (and any ``auto`` steps after it run through)."""
     track = Track(track_id, process.id, line_ids, tuple(StepState(s.id) for s in process.steps))
-    return _activate(process, track, 0, at)
+    return activate_from(process, track, 0, at)
 
 
-def _activate(process: ProcessDefinition, track: Track, index: int,
-              at: dt.datetime) -> tuple[Track, list[Command]]:
+def activate_from(process: ProcessDefinition, track: Track, index: int,
+                  at: dt.datetime) -> tuple[Track, list[Command]]:
+    """Start step ``index`` (sending its command); ``auto`` steps complete at once and the next one starts."""
     commands: list[Command] = []
     steps = list(track.steps)
     history = list(track.history)
@@ -338,7 +340,7 @@ def complete_step(process: ProcessDefinition, track: Track, event: EventType, st
     history = track.history + tuple(StepRun(s.step_id, s.started_at, s.completed_at, "done")
                                     for s in steps[index_active:target + 1])
     done = replace(track, steps=tuple(steps), history=history)
-    return _activate(process, done, target + 1, at)
+    return activate_from(process, done, target + 1, at)
 
 
 def _target(process: ProcessDefinition, track: Track, event: EventType, step_id: str | None) -> int:
@@ -387,7 +389,7 @@ def replan(process: ProcessDefinition, track: Track, at: dt.datetime,
     reset = replace(track, steps=tuple(steps), history=tuple(history))
     if not restart:
         return reset, commands
-    restarted, started = _activate(process, reset, start, at)
+    restarted, started = activate_from(process, reset, start, at)
     return restarted, commands + started
 
 

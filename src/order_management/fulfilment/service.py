@@ -42,13 +42,13 @@ from .process import (
     ProcessCatalogue,
     StepStatus,
     Track,
+    activate_from,
     cancel_track,
     complete_step,
     delay,
     replan,
     start_track,
 )
-from .process import _activate as activate_from
 from .records import (
     Approval,
     ApprovalStatus,
