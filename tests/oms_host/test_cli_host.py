@@ -66,3 +66,19 @@ def test_serve_prints_the_address_and_the_demo_credentials(url, capsys, monkeypa
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8765/" in out and "desk-demo" in out and "approver-demo" in out
     assert started["host"] == "127.0.0.1" and started["port"] == 8765
+
+
+def test_an_issued_api_token_authenticates_its_system_until_revoked(url, capsys) -> None:
+    import datetime as dt
+
+    from oms_host.auth import Role, Users
+
+    assert main(["token", "erp", "--role", "read_only", "--database", url]) == 0
+    token = capsys.readouterr().out.strip()
+    db = Database(url)
+    now = dt.datetime.now(dt.UTC)
+    user = Users(db).by_token(token, now)
+    assert user is not None and user.role == Role.READ_ONLY and user.actor == "token:erp"
+    assert main(["token", "erp", "--revoke", token, "--database", url]) == 0
+    assert Users(db).by_token(token, now) is None
+    db.dispose()
