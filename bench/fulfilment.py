@@ -49,10 +49,9 @@ from order_management.fulfilment import (  # noqa: E402
     process_catalogue_from,
 )
 from order_management.fulfilment.event_rules import FACT_SCHEMAS, FactType, encode_fact  # noqa: E402
-from rule_language import compile_expression, load_ruleset_dir  # noqa: E402
+from rule_language import compile_expression, load_ruleset_dir, load_rulesets  # noqa: E402
 from tests.order_management.fakes import StockPromiser  # noqa: E402
-
-RULESETS = ROOT / "tests" / "order_management" / "fulfilment" / "rulesets"
+from tests.order_management.fulfilment.samples import fulfilment_sources  # noqa: E402
 
 
 def _values(n: int) -> tuple[dict, list[dict]]:
@@ -63,7 +62,7 @@ def _values(n: int) -> tuple[dict, list[dict]]:
 
 
 def bench_adapter(n: int) -> None:
-    bundle = load_ruleset_dir(RULESETS, FULFILMENT_KINDS)
+    bundle = load_rulesets(fulfilment_sources(), FULFILMENT_KINDS)
     rulesets = event_rules_from(bundle)
     adapter = DurableRulesAdapter(rulesets)
     inputs = [_values(k) for k in range(n)]
@@ -109,7 +108,7 @@ def _env(values: dict) -> dict:
 def bench_scan(n: int) -> None:
     order_bundle = load_ruleset_dir(ROOT / "rulesets" / "order", _kinds())
     pricing = load_ruleset_dir(ROOT / "rulesets" / "pricing", _kinds())
-    flow = load_ruleset_dir(RULESETS, FULFILMENT_KINDS)
+    flow = load_rulesets(fulfilment_sources(), FULFILMENT_KINDS)
     store = InMemoryStore()
     clock = FixedClock(dt.datetime(2025, 7, 15, 9, 30, tzinfo=dt.UTC))
     party = Party(name="Vélo Lyon", address=Address(country="FR", city="Lyon"))

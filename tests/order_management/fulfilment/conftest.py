@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,8 @@ from order_management.fulfilment import (
     event_rules_from,
     process_catalogue_from,
 )
-from rule_language import load_ruleset_dir
-
-RULESETS = Path(__file__).resolve().parent / "rulesets"
+from rule_language import load_rulesets
+from tests.order_management.fulfilment.samples import fulfilment_sources
 
 
 class PromiserStock:
@@ -39,7 +37,7 @@ class PromiserStock:
 
 @pytest.fixture(scope="session")
 def fulfilment_bundle():
-    return load_ruleset_dir(RULESETS, FULFILMENT_KINDS)
+    return load_rulesets(fulfilment_sources(), FULFILMENT_KINDS)
 
 
 @pytest.fixture
