@@ -8,6 +8,7 @@ returned promise.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 
@@ -19,6 +20,15 @@ from tests.order_management.promising.builders import AS_OF, order, supply
 THREADS = 8
 REQUESTS = 1_000
 UNITS = 100
+
+
+@pytest.fixture(autouse=True)
+def frequent_thread_switches():
+    """Switch threads every 10 µs instead of 5 ms, so snapshots and writes really interleave."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(before)
 
 
 @pytest.mark.parametrize("country", ["FR", "DE"], ids=["whole-lines", "split-lines"])
@@ -49,6 +59,7 @@ def test_eight_threads_capturing_1000_orders_reserve_exactly_the_100_units_there
     assert len(results) == REQUESTS  # nobody got lost
     reserved = store.reserved(("LOCK-U", "DE-KS")) + store.reserved(("LOCK-U", "NL-VE"))
     assert reserved == UNITS
+    assert sum(r.attempts - 1 for r in results.values()) > 0  # writers did collide, and retried
     # every reserved unit is in exactly one returned promise, and each answer adds up
     promised = sum(c.quantity for r in results.values() for c in r.reservation.commitments)
     assert promised == UNITS
@@ -61,3 +72,52 @@ def test_eight_threads_capturing_1000_orders_reserve_exactly_the_100_units_there
         if results[reference].reservation.commitments:
             release(store, reference)
     assert store.reserved(("LOCK-U", "DE-KS")) + store.reserved(("LOCK-U", "NL-VE")) == 0
+
+
+def test_promises_quotes_and_releases_racing_each_other_lose_and_invent_nothing(rules):
+    from order_management.promising import PlanNoLongerAvailableError, check_availability, reserve
+
+    store = InMemoryReservationStore([supply("LOCK-U", "DE-KS", 100)])
+    live: dict[str, int] = {}
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    start = threading.Barrier(THREADS)
+
+    def work(thread: int) -> None:
+        start.wait()
+        for n in range(60):
+            reference = f"T{thread}-{n}"
+            request = order(reference, ("1", "LOCK-U", 1 + n % 3), country="FR")
+            try:
+                if n % 5 == 0:  # quote first, reserve what was quoted
+                    quote = check_availability(store, request, rules, as_of=AS_OF)
+                    try:
+                        held = sum(c.quantity for c in reserve(store, quote, rules, as_of=AS_OF,
+                                                               reservation_id=reference).commitments)
+                    except PlanNoLongerAvailableError:
+                        continue
+                else:
+                    result = promise(store, request, rules, as_of=AS_OF, reservation_id=reference)
+                    held = sum(c.quantity for c in result.reservation.commitments)
+                if n % 3 == 0 and held:  # the customer cancels
+                    release(store, reference)
+                    held = 0
+                with lock:
+                    live[reference] = held
+            except BaseException as exc:  # any error fails the test below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    reserved = store.reserved(("LOCK-U", "DE-KS"))
+    assert reserved == sum(live.values()) <= UNITS
+    # what the cancellations gave back can still be promised, down to the last unit
+    for n in range(UNITS):
+        promise(store, order(f"sweep-{n}", ("1", "LOCK-U", 1), country="FR"), rules, as_of=AS_OF,
+                reservation_id=f"sweep-{n}")
+    assert store.reserved(("LOCK-U", "DE-KS")) == UNITS

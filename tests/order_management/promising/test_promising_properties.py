@@ -26,6 +26,7 @@ from order_management.promising import (
     InMemoryReservationStore,
     Lane,
     Location,
+    PlanNoLongerAvailableError,
     PromisingRules,
     Receipt,
     ShipTo,
@@ -35,6 +36,7 @@ from order_management.promising import (
     check_availability,
     coverage_gaps,
     promise,
+    reserve,
 )
 
 AS_OF = dt.date(2026, 11, 25)
@@ -149,6 +151,28 @@ def test_receipts_beyond_the_time_fence_back_no_promise(pos, wanted, policy, fen
     snapshot = store.snapshot([ITEM])
     for position in pos:
         assert oracle_fits(position, snapshot.committed(position.key), fence)
+
+
+@given(positions, demands, st.lists(st.integers(0, 7), max_size=8), policies, shares, releases)
+def test_quotes_reserved_late_either_fit_exactly_or_are_refused(pos, wanted, racing, policy, share, release_after):
+    rules = rules_with(share, release_after, policy, 1, min_split=2)
+    store = InMemoryReservationStore(pos)
+    quotes = [check_availability(store, request(i, *d), rules, as_of=AS_OF) for i, d in enumerate(wanted)]
+    for j, index in enumerate(racing):  # other orders get in first
+        promise(store, request(100 + j, *wanted[index % len(wanted)]), rules, as_of=AS_OF, reservation_id=f"P-{j}")
+    for i, quote in enumerate(quotes):
+        before = store.snapshot([ITEM])
+        try:
+            reservation = reserve(store, quote, rules, as_of=AS_OF, reservation_id=f"Q-{i}")
+        except PlanNoLongerAvailableError as refused:
+            assert refused.shortfalls and all(units > 0 for *_, units in refused.shortfalls)
+            assert store.snapshot([ITEM]).commitments == before.commitments  # nothing written
+        else:
+            assert reservation.commitments == quote.commitments
+    snapshot = store.snapshot([ITEM])
+    for position in pos:
+        assert oracle_fits(position, snapshot.committed(position.key))
+    assert coverage_gaps(snapshot, rules, AS_OF) == ()
 
 
 @given(positions, demands, policies, shares, releases)
