@@ -169,6 +169,11 @@ class CompiledDiscount:
     valid_to: dt.date | None
     order_key: tuple[int, int, str, int]
     needs_line_env: bool
+    check: Callable[[Mapping[str, Any]], Any] | None = None  # the bare fast form of condition
+    excludes: bool = False  # applies_to has exclusions (the index alone does not decide)
+    file_skus: frozenset[str] | None = None  # index keys: from applies_to or the condition
+    file_categories: frozenset[str] | None = None
+    required_segments: frozenset[str] | None = None  # the condition needs one of these
 
     def selects(self, sku: str, category: str | None) -> bool:
         """Does ``applies_to`` cover a line with this SKU and category?"""
@@ -221,6 +226,8 @@ def eligibility(
             return False
         if not r.matcher.matches(account, segment, channel, country, region):
             return False
+        if r.required_segments is not None and segment not in r.required_segments:
+            return False
         if r.amounts and r.type is not DiscountType.PERCENT and not priced(r.amounts):
             return False
         return r.caps is None or priced(r.caps)
@@ -240,7 +247,7 @@ class OrderMatcher:
     order and cached. ``extra`` are rules unlocked by the order's coupons.
     """
 
-    __slots__ = ("_cache", "_eligible", "extra", "indexes")
+    __slots__ = ("_cache", "_eligible", "_unfiled", "extra", "indexes")
 
     def __init__(self, indexes: Sequence[DiscountIndex],
                  eligible: Callable[[CompiledDiscount], bool],
@@ -249,6 +256,8 @@ class OrderMatcher:
         self._eligible = eligible
         self._cache: dict[int, bool] = {}
         self.extra = tuple(extra)
+        # rules filed under no SKU or category are checked for the order once, not per line
+        self._unfiled = tuple(r for idx in indexes for r in idx.unfiled_line if eligible(r))
 
     def candidates(self, sku: str, category: str | None) -> list[CompiledDiscount]:
         """Rules that may apply to a line, in stacking order (conditions not yet evaluated)."""
@@ -256,17 +265,18 @@ class OrderMatcher:
         eligible = self._eligible
         out: list[CompiledDiscount] = []
         for idx in self.indexes:
-            groups = (idx.by_sku.get(sku), idx.by_category.get(category) if category else None,
-                      idx.unfiled_line)
-            for group in groups:
+            for group in (idx.by_sku.get(sku), idx.by_category.get(category) if category else None):
                 if not group:
                     continue
                 for r in group:
                     ok = cache.get(id(r))
                     if ok is None:
                         ok = cache[id(r)] = eligible(r)
-                    if ok and r.selects(sku, category):
+                    if ok and (not r.excludes or r.selects(sku, category)):
                         out.append(r)
+        for r in self._unfiled:
+            if not r.excludes or r.selects(sku, category):
+                out.append(r)
         for r in self.extra:
             if r.selects(sku, category) and eligible(r):
                 out.append(r)
@@ -278,8 +288,14 @@ class OrderMatcher:
         """Candidates whose condition holds on ``env`` (and whose table gives a value)."""
         out = []
         for r in self.candidates(sku, category):
-            if r.condition is not None and not r.condition(env):
-                continue
+            check = r.check
+            if check is not None:
+                try:
+                    ok = check(env)
+                except Exception:  # the guarded form raises the located EvaluationError
+                    ok = r.condition(env)  # type: ignore[misc]
+                if not ok:
+                    continue
             if r.table is not None and r.table.evaluate(env).value is None:
                 continue
             out.append(r)
@@ -387,6 +403,19 @@ def compile_discount_rules(model: DiscountRulesFile, ctx) -> DiscountIndex:
             buy, get, pct = buy_get - 1, 1, Decimal(100)
         else:
             buy, get, pct = d.buy or 0, d.get or 0, d.get_percent
+        # file the rule under what its condition requires (exact: read from the sympy form)
+        file_skus, file_cats, req_segs = skus, cats, None
+        if compiled is not None:
+            try:
+                expr, atoms = compiled.sympy, compiled.atoms
+            except Exception:  # indexing is an optimisation; the condition itself decides
+                expr, atoms = None, {}
+            if expr is not None:
+                req_segs = _required_values(expr, atoms, "customer.segment")
+                if skus is None and cats is None and level == "line":
+                    file_skus = _required_values(expr, atoms, "line.sku")
+                    if file_skus is None:
+                        file_cats = _required_values(expr, atoms, "line.category")
         rules.append(CompiledDiscount(
             id=d.id, ref=ref, description=d.description or d.id, type=d.type, level=level,
             value=d.value if d.type is DiscountType.PERCENT else None, amounts=amounts,
@@ -406,26 +435,11 @@ def compile_discount_rules(model: DiscountRulesFile, ctx) -> DiscountIndex:
             stop_after=d.stop_after, caps=caps, valid_from=d.valid_from, valid_to=d.valid_to,
             order_key=(d.stage, -d.priority, model.name, i),
             needs_line_env=any(s.startswith("line.") for s in symbols),
+            file_skus=file_skus, file_categories=file_cats, required_segments=req_segs,
+            check=getattr(cond_fn, "__wrapped__", cond_fn),
+            excludes=bool(d.applies_to.exclude_skus or d.applies_to.exclude_categories),
         ))
-        # file the rule by what its condition requires (only when applies_to is silent)
-        if compiled is not None and skus is None and cats is None and level == "line":
-            try:
-                expr, atoms = compiled.sympy, compiled.atoms
-            except Exception:
-                expr, atoms = None, {}
-            if expr is not None:
-                req_skus = _required_values(expr, atoms, "line.sku")
-                req_cats = None if req_skus else _required_values(expr, atoms, "line.category")
-                if req_skus or req_cats:
-                    rules[-1] = _Filed(rules[-1], req_skus, req_cats)  # type: ignore[call-overload]
     return _index(ref, model.name, rules)
-
-
-@dataclass(frozen=True, slots=True)
-class _Filed:
-    rule: CompiledDiscount
-    skus: frozenset[str] | None
-    cats: frozenset[str] | None
 
 
 def _index(ref: str, name: str, items: Sequence[Any]) -> DiscountIndex:
@@ -435,11 +449,8 @@ def _index(ref: str, name: str, items: Sequence[Any]) -> DiscountIndex:
     by_coupon: dict[str, list[CompiledDiscount]] = {}
     order_level: list[CompiledDiscount] = []
     rules: list[CompiledDiscount] = []
-    for item in items:
-        if isinstance(item, _Filed):
-            rule, skus, cats = item.rule, item.skus, item.cats
-        else:
-            rule, skus, cats = item, item.skus, item.categories
+    for rule in items:
+        skus, cats = rule.file_skus, rule.file_categories
         rules.append(rule)
         if rule.coupon is not None:
             by_coupon.setdefault(rule.coupon, []).append(rule)

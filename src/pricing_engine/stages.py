@@ -569,8 +569,13 @@ class DiscountStage:
                      ) -> tuple[Decimal, Decimal] | None:
         """(raw, rounded) discount of a line rule on the line's current amount, or None."""
         loc = ("lines", wl.index)
-        if r.condition is not None and not _evaluate(r.condition, wl.env, f"discount {r.id}", loc):
-            return None
+        if r.check is not None:
+            try:
+                ok = r.check(wl.env)  # the bare compiled callable: the hot path
+            except Exception:  # re-evaluate guarded, for a located error
+                ok = _evaluate(r.condition, wl.env, f"discount {r.id}", loc)
+            if not ok:
+                return None
         value = self._value(state, r, wl.env, loc)
         if value is None:
             return None
