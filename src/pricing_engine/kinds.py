@@ -38,11 +38,9 @@ RULESET_KINDS: tuple[RulesetKind, ...] = (
 
 
 def scenario_view(priced: PricedOrder) -> dict[str, Any]:
-    """The priced order as plain data keyed for subset comparison.
-
-    >>> sorted(scenario_view.__annotations__)
-    ['priced', 'return']
-    """
+    """The priced order as plain data keyed for subset comparison: lines, taxes and
+    promotions by id, a line's charges and taxes by id, recurring totals by period,
+    and each line's waterfall also as ``steps`` (``"stage:rule"`` strings)."""
     data = priced.model_dump(mode="python")
     data["lines"] = {ln["line_id"]: ln for ln in data["lines"]}
     for ln in data["lines"].values():
