@@ -6,7 +6,8 @@ import importlib
 
 import pytest
 
-PACKAGES = ["rule_language", "configurator", "pricing_engine", "order_management", "oms_host"]
+PACKAGES = ["rule_language", "configurator", "pricing_engine", "order_management",
+            "order_management.promising", "order_management.fulfilment", "oms_host"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

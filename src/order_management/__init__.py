@@ -18,6 +18,7 @@ from .errors import (
     ProcessingConstraintError,
     Severity,
 )
+from .fulfilment import FULFILMENT_KINDS
 from .imports import ErrorPolicy, ImportFormatError, ImportReport, import_orders, parse_csv_batch, parse_json_batch
 from .memory import DuplicateOrderError, FixedClock, InMemoryCustomers, InMemoryStore, InMemoryUnitOfWork
 from .model import (
@@ -52,7 +53,7 @@ from .revisions import Change, Revision, diff, render_diff
 from .rules import ORDER_RULES_KIND, FailureAction, OrderRules, ValidationOutcome, order_rules_from
 from .service import CaptureResult, OrderService
 
-RULESET_KINDS = (ORDER_RULES_KIND, *PROMISING_KINDS)
+RULESET_KINDS = (ORDER_RULES_KIND, *PROMISING_KINDS, *FULFILMENT_KINDS)
 
 __all__ = [
     "LEAD_TIME_ATTRIBUTE",
