@@ -36,7 +36,7 @@ from pricing_engine.models import (
     WaterfallStep,
 )
 from pricing_engine.price_lists import PriceEntry, PriceList
-from pricing_engine.rounding import DECIMAL_CONTEXT, RoundingMode, RoundingPolicy, RoundingScope
+from pricing_engine.rounding import DECIMAL_CONTEXT, RoundingMode, RoundingPolicy, RoundingScope, quantize
 from pricing_engine.services import ServiceCatalog, ServiceDefinition
 from pricing_engine.tax import LineTax, TaxPolicy, TaxRate
 from pricing_engine.tax_rules import TaxRuleSet
@@ -239,6 +239,7 @@ def new_state(order: Order, rules: PricingRules, as_of: dt.date) -> PricingState
         },
     }
     lines: list[WorkLine] = []
+    nothing = quantize(_ZERO, order.currency, RoundingMode.HALF_UP)  # 0.00 EUR, 0 JPY
     for i, ln in enumerate(order.lines):
         product = rules.product(ln.sku)
         category = ln.category or (product.category if product else None)
@@ -254,6 +255,7 @@ def new_state(order: Order, rules: PricingRules, as_of: dt.date) -> PricingState
         lines.append(WorkLine(
             index=i, line=ln, sku=ln.sku, category=category, tax_class=tax_class,
             product=product, service=rules.service(ln.sku), env=env, line_env=line_env,
+            amount=nothing,
         ))
     return PricingState(order, as_of, rules, lines, order_env)
 
