@@ -36,6 +36,7 @@ from .models import (
 )
 from .planner import CoverageGap, availability_timeline, coverage_gaps, plan_promise
 from .results import (
+    AGGREGATED,
     COMMON_POOL,
     AvailabilitySnapshot,
     Commitment,
@@ -62,8 +63,8 @@ from .rules import (
     SplitPolicy,
     Weights,
 )
-from .service import check_availability, find_shortfalls, promise, release, reserve
-from .store import AGGREGATED, InMemoryReservationStore, ReservationStore
+from .service import check_availability, find_shortfalls, promise, release, repromise, reserve
+from .store import InMemoryReservationStore, ReservationStore
 
 __all__ = [
     "AGGREGATED",
@@ -126,5 +127,6 @@ __all__ = [
     "promise",
     "promising_rules_from_yaml",
     "release",
+    "repromise",
     "reserve",
 ]

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from .models import LeadTimeKind, SupplyPosition
 
 __all__ = [
+    "AGGREGATED",
     "COMMON_POOL",
     "AvailabilitySnapshot",
     "Commitment",
@@ -38,6 +40,9 @@ SupplyKey = tuple[str, str]
 
 #: The pool of supply no demand class has a protected share of.
 COMMON_POOL = "common"
+
+#: The ``line_id`` of a commitment summed over reservations (as snapshots may return them).
+AGGREGATED = "*"
 
 
 class SupplySource(enum.StrEnum):
@@ -236,6 +241,35 @@ class AvailabilitySnapshot:
     def reserved(self, key: SupplyKey) -> int:
         """Units of ``key``'s supply committed to reservations."""
         return sum(c.quantity for c in self.committed(key))
+
+    def without(self, commitments: Iterable[Commitment]) -> AvailabilitySnapshot:
+        """This snapshot as if ``commitments`` (e.g. an order's current reservation) were free.
+
+        Versions are kept, so a plan made from the result can still be
+        written with compare-and-set. Commitments are matched by key, pool,
+        demand class and dates; the result holds them summed (:data:`AGGREGATED`).
+        """
+        removed: dict[SupplyKey, Counter[tuple[str, str, dt.date, dt.date]]] = {}
+        for c in commitments:
+            removed.setdefault(c.key, Counter())[(c.pool, c.demand_class, c.ship_on, c.backed_by)] += c.quantity
+        if not removed:
+            return self
+        kept = dict(self.commitments)
+        for key, minus in removed.items():
+            totals: Counter[tuple[str, str, dt.date, dt.date]] = Counter()
+            for c in self.committed(key):
+                totals[(c.pool, c.demand_class, c.ship_on, c.backed_by)] += c.quantity
+            totals.subtract(minus)
+            if any(units < 0 for units in totals.values()):
+                raise ValueError(f"{key[0]}@{key[1]}: cannot free commitments the snapshot does not hold")
+            kept[key] = tuple(
+                Commitment(AGGREGATED, key[0], key[1], units, ship_on, demand_class, pool,
+                           None if backed_by == ship_on else backed_by)
+                for (pool, demand_class, ship_on, backed_by), units in sorted(totals.items(),
+                                                                              key=lambda kv: (kv[0][2], kv[0][3],
+                                                                                              kv[0][1], kv[0][0]))
+                if units)
+        return AvailabilitySnapshot(self.positions, {k: v for k, v in kept.items() if v}, self.versions)
 
     def locations_of(self, item: str) -> tuple[str, ...]:
         return tuple(sorted(loc for (i, loc) in self.positions if i == item))

@@ -10,6 +10,9 @@
   :func:`check_availability`, exactly as shown to the customer, if supply
   still allows it; otherwise :class:`PlanNoLongerAvailableError` says which
   lines lost their supply (promise again).
+- :func:`repromise` — promises a revised order again as if its current
+  reservation were free, and swaps the old reservation for the new one in one
+  atomic write: the order never lets go of its units meanwhile.
 - :func:`release` — gives reserved supply back.
 """
 
@@ -19,14 +22,20 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from .atp import build_picture
-from .errors import PlanNoLongerAvailableError, PromisingInputError, ReservationConflictError, VersionConflictError
+from .errors import (
+    PlanNoLongerAvailableError,
+    PromisingInputError,
+    ReservationConflictError,
+    UnknownNameError,
+    VersionConflictError,
+)
 from .models import DemandRequest
 from .planner import plan_promise
 from .results import AvailabilitySnapshot, Commitment, Promise, PromisePlan, Reservation
 from .rules import PromisingRules
 from .store import ReservationStore
 
-__all__ = ["check_availability", "find_shortfalls", "promise", "release", "reserve"]
+__all__ = ["check_availability", "find_shortfalls", "promise", "release", "repromise", "reserve"]
 
 #: Compare-and-set attempts before giving up; each failed one means another writer succeeded.
 DEFAULT_ATTEMPTS = 64
@@ -53,6 +62,39 @@ def promise(store: ReservationStore, request: DemandRequest, rules: PromisingRul
         reservation = Reservation(reservation_id, request.reference, plan.commitments, plan.planned)
         try:
             store.reserve(reservation, {k: snapshot.version(k) for k in plan.keys})
+        except VersionConflictError:
+            continue
+        return Promise(reservation, plan, attempt)
+    raise ReservationConflictError(max_attempts)
+
+
+def repromise(store: ReservationStore, request: DemandRequest, rules: PromisingRules, *, as_of: dt.date,
+              reservation_id: str, max_attempts: int = DEFAULT_ATTEMPTS) -> Promise:
+    """Promise a revised order again, as if its current reservation were free, and swap atomically.
+
+    The order keeps its units while it is re-planned: nobody can take them
+    between the old reservation and the new one (the store replaces one with
+    the other in a single compare-and-set write). Without a current
+    reservation under ``reservation_id`` this is :func:`promise`.
+    """
+    _check_attempts(max_attempts)
+    for attempt in range(1, max_attempts + 1):
+        try:
+            current = store.get(reservation_id)
+        except UnknownNameError:
+            return promise(store, request, rules, as_of=as_of, reservation_id=reservation_id,
+                           max_attempts=max_attempts)
+        items = sorted({*request.items, *(c.item for c in current.commitments)})
+        snapshot = store.snapshot(items)
+        try:
+            free = snapshot.without(current.commitments)
+        except ValueError:  # the reservation changed between the two reads
+            continue
+        plan = plan_promise(request, free, rules, as_of)
+        reservation = Reservation(reservation_id, request.reference, plan.commitments, plan.planned)
+        keys = sorted({*plan.keys, *current.keys})
+        try:
+            store.reserve(reservation, {k: snapshot.version(k) for k in keys}, replaces=current)
         except VersionConflictError:
             continue
         return Promise(reservation, plan, attempt)

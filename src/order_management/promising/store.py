@@ -46,12 +46,9 @@ from .errors import (
     VersionConflictError,
 )
 from .models import SupplyPosition
-from .results import AvailabilitySnapshot, Commitment, Reservation, SupplyKey
+from .results import AGGREGATED, AvailabilitySnapshot, Commitment, Reservation, SupplyKey
 
-__all__ = ["AGGREGATED", "InMemoryReservationStore", "ReservationStore"]
-
-#: The ``line_id`` of a commitment a snapshot returns summed over reservations.
-AGGREGATED = "*"
+__all__ = ["InMemoryReservationStore", "ReservationStore"]
 
 
 def _by_date(item: tuple[tuple[str, str, dt.date, dt.date], int]) -> tuple[dt.date, dt.date, str, str]:
@@ -73,14 +70,20 @@ class ReservationStore(Protocol):
         """
         ...
 
-    def reserve(self, reservation: Reservation,
-                expected_versions: Mapping[SupplyKey, int]) -> Mapping[SupplyKey, int]:
+    def reserve(self, reservation: Reservation, expected_versions: Mapping[SupplyKey, int], *,
+                replaces: Reservation | None = None) -> Mapping[SupplyKey, int]:
         """Write ``reservation`` if every key it commits on is still at ``expected_versions``.
+
+        With ``replaces``, the reservation of the same id must currently be
+        exactly ``replaces``; it is swapped for the new one in the same atomic
+        write (the keys of both are checked), so a revised order never lets
+        go of its units while it is being re-promised.
 
         Returns the new versions of the keys written. Raises
         :class:`VersionConflictError` (nothing written) when a key moved or is
-        missing from ``expected_versions``, :class:`DuplicateReservationError`
-        when the id exists, :class:`OversellError` from the last-line guard.
+        missing from ``expected_versions``, or the reservation to replace
+        changed; :class:`DuplicateReservationError` when the id exists and
+        nothing is replaced; :class:`OversellError` from the last-line guard.
         """
         ...
 
@@ -174,33 +177,50 @@ class InMemoryReservationStore:
             self._versions[key] = current + 1
             return current + 1
 
-    def reserve(self, reservation: Reservation,
-                expected_versions: Mapping[SupplyKey, int]) -> Mapping[SupplyKey, int]:
+    def reserve(self, reservation: Reservation, expected_versions: Mapping[SupplyKey, int], *,
+                replaces: Reservation | None = None) -> Mapping[SupplyKey, int]:
         by_key: dict[SupplyKey, list[Commitment]] = {}
         for index, commitment in enumerate(reservation.commitments):
             if commitment.quantity < 1:
                 raise PromisingInputError("a commitment needs a quantity of at least 1",
                                           ("commitments", index, "quantity"))
             by_key.setdefault(commitment.key, []).append(commitment)
+        if replaces is not None and replaces.id != reservation.id:
+            raise PromisingInputError(f"a reservation replaces one of the same id, not {replaces.id!r}",
+                                      ("replaces", "id"))
         with self._lock:
-            if reservation.id in self._reservations:
+            current = self._reservations.get(reservation.id)
+            if replaces is None and current is not None:
                 raise DuplicateReservationError(f"reservation {reservation.id!r} already exists")
-            moved = tuple(k for k in sorted(by_key)
+            if replaces is not None and current != replaces:
+                raise VersionConflictError(tuple(sorted({c.key for c in replaces.commitments})))
+            old_by_key: dict[SupplyKey, list[Commitment]] = {}
+            for commitment in current.commitments if replaces is not None and current else ():
+                old_by_key.setdefault(commitment.key, []).append(commitment)
+            touched = sorted(set(by_key) | set(old_by_key))
+            moved = tuple(k for k in touched
                           if k not in expected_versions or expected_versions[k] != self._versions.get(k, 0))
             if moved:
                 raise VersionConflictError(moved)
             for key, group in by_key.items():
                 position = self._positions.get(key)
                 supply = position.total_supply if position else 0
-                wanted = self._totals.get(key, 0) + sum(c.quantity for c in group)
+                freed = sum(c.quantity for c in old_by_key.get(key, ()))
+                wanted = self._totals.get(key, 0) - freed + sum(c.quantity for c in group)
                 if wanted > supply:
                     raise OversellError(f"{key[0]}@{key[1]}: {wanted} units would be committed "
                                         f"against a supply of {supply}")
             new_versions = {}
-            for key, group in by_key.items():
-                self._committed.setdefault(key, {})[reservation.id] = tuple(group)
-                self._totals[key] = self._totals.get(key, 0) + sum(c.quantity for c in group)
-                self._aggregate(key, group, +1)
+            for key in touched:
+                old, group = old_by_key.get(key, []), by_key.get(key, [])
+                if old:
+                    del self._committed[key][reservation.id]
+                    self._aggregate(key, old, -1)
+                if group:
+                    self._committed.setdefault(key, {})[reservation.id] = tuple(group)
+                    self._aggregate(key, group, +1)
+                self._totals[key] = (self._totals.get(key, 0) - sum(c.quantity for c in old)
+                                     + sum(c.quantity for c in group))
                 self._locations.setdefault(key[0], set()).add(key[1])
                 new_versions[key] = self._versions[key] = self._versions.get(key, 0) + 1
             self._reservations[reservation.id] = reservation

@@ -36,6 +36,7 @@ from order_management.promising import (
     check_availability,
     coverage_gaps,
     promise,
+    repromise,
     reserve,
 )
 
@@ -170,6 +171,22 @@ def test_quotes_reserved_late_either_fit_exactly_or_are_refused(pos, wanted, rac
         else:
             assert reservation.commitments == quote.commitments
     snapshot = store.snapshot([ITEM])
+    for position in pos:
+        assert oracle_fits(position, snapshot.committed(position.key))
+    assert coverage_gaps(snapshot, rules, AS_OF) == ()
+
+
+@given(positions, multi_line_orders, policies, shares, releases)
+def test_promising_an_unchanged_order_again_never_makes_it_worse(pos, orders, policy, share, release_after):
+    rules = rules_with(share, release_after, policy, 1, min_split=2)
+    store = InMemoryReservationStore(pos)
+    requests = [multi_request(i, cls, lines) for i, (cls, lines) in enumerate(orders)]
+    first = [promise(store, r, rules, as_of=AS_OF, reservation_id=f"R-{i}") for i, r in enumerate(requests)]
+    for i, (request, before) in enumerate(zip(requests, first, strict=True)):
+        again = repromise(store, request, rules, as_of=AS_OF, reservation_id=f"R-{i}")
+        for old, new in zip(before.plan.lines, again.plan.lines, strict=True):
+            assert new.promised_quantity >= old.promised_quantity
+    snapshot = store.snapshot([ITEM, "OTHER"])
     for position in pos:
         assert oracle_fits(position, snapshot.committed(position.key))
     assert coverage_gaps(snapshot, rules, AS_OF) == ()

@@ -128,3 +128,40 @@ def test_put_supply_with_compare_and_set(store):
     with pytest.raises(VersionConflictError):
         store.put_supply(replacement, expected_version=snap.version(("A", "W1")))
     assert store.snapshot(["A"]).position(("A", "W1")).on_hand == 12
+
+
+def test_replacing_a_reservation_swaps_it_atomically_and_frees_its_units_for_itself(store):
+    snap = store.snapshot(["A", "B"])
+    old = Reservation("R1", "SO-1", (held("1", "A", "W1", 8),))
+    store.reserve(old, snap.versions)
+    snap = store.snapshot(["A", "B"])
+    new = Reservation("R1", "SO-1", (held("1", "A", "W1", 10), held("2", "B", "W1", 1)))
+    store.reserve(new, snap.versions, replaces=old)  # 10 of 10 is fine: its own 8 were freed
+    after = store.snapshot(["A", "B"])
+    assert (after.reserved(("A", "W1")), after.reserved(("B", "W1"))) == (10, 1)
+    assert after.version(("A", "W1")) == snap.version(("A", "W1")) + 1
+    assert store.get("R1") == new
+
+
+def test_replacing_a_reservation_that_changed_meanwhile_is_a_conflict(store):
+    snap = store.snapshot(["A"])
+    old = Reservation("R1", "SO-1", (held("1", "A", "W1", 2), held("2", "A", "W2", 1)))
+    store.reserve(old, snap.versions)
+    store.release("R1", ["2"])
+    snap = store.snapshot(["A"])
+    with pytest.raises(VersionConflictError):
+        store.reserve(Reservation("R1", "SO-1", (held("1", "A", "W1", 3),)), snap.versions, replaces=old)
+    assert store.snapshot(["A"]).reserved(("A", "W1")) == 2
+    with pytest.raises(PromisingInputError, match="same id"):
+        store.reserve(Reservation("R9", "SO-9", ()), snap.versions, replaces=store.get("R1"))
+
+
+def test_replacing_checks_the_versions_of_the_keys_it_leaves(store):
+    snap = store.snapshot(["A"])
+    old = Reservation("R1", "SO-1", (held("1", "A", "W2", 2),))
+    store.reserve(old, snap.versions)
+    stale = store.snapshot(["A"])
+    store.put_supply(SupplyPosition(item="A", location="W2", on_hand=6))  # W2 moves on
+    with pytest.raises(VersionConflictError) as conflict:
+        store.reserve(Reservation("R1", "SO-1", (held("1", "A", "W1", 1),)), stale.versions, replaces=old)
+    assert conflict.value.keys == (("A", "W2"),)

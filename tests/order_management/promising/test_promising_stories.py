@@ -340,3 +340,22 @@ def test_stock_lost_after_promising_shows_which_reservations_are_no_longer_cover
     store.put_supply(supply("BOTTLE", "DE-KS", 7))  # a pallet was damaged: 3 bottles lost
     [gap] = coverage_gaps(store.snapshot(["BOTTLE"]), rules, AS_OF)
     assert (gap.item, gap.location, gap.units, gap.first_ship_on) == ("BOTTLE", "DE-KS", 2, day(5))
+
+
+def test_a_revised_order_keeps_its_units_while_it_is_promised_again(rules):
+    from order_management.promising import repromise
+
+    store = InMemoryReservationStore([supply("LOCK-U", "FR-LY", 10)])
+    promise(store, order("SO-A", ("1", "LOCK-U", 8), country="FR"), rules, as_of=AS_OF, reservation_id="R-A")
+    competitor = check_availability(store, order("SO-B", ("1", "LOCK-U", 5), country="FR"), rules, as_of=AS_OF)
+    assert competitor.line("1").status == LineStatus.BACKORDERED
+    # the customer of SO-A adds one lock: the eight it holds count as free for its own revision
+    more = repromise(store, order("SO-A", ("1", "LOCK-U", 9), country="FR"), rules, as_of=AS_OF,
+                     reservation_id="R-A")
+    assert more.plan.line("1").status == LineStatus.ON_TIME
+    assert store.reserved(("LOCK-U", "FR-LY")) == 9
+    # then cuts it to three: six go back to everyone else
+    repromise(store, order("SO-A", ("1", "LOCK-U", 3), country="FR"), rules, as_of=AS_OF, reservation_id="R-A")
+    assert [c.quantity for c in store.get("R-A").commitments] == [3]
+    assert check_availability(store, order("SO-B", ("1", "LOCK-U", 5), country="FR"), rules,
+                              as_of=AS_OF).line("1").status == LineStatus.ON_TIME
