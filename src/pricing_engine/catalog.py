@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -101,13 +101,18 @@ def compile_catalog(model, ctx) -> ProductCatalog:  # (CatalogFile, CompileConte
 
 
 def link_catalogs(rulesets: Sequence, ctx) -> None:
-    """Bundles may nest, but never in a cycle; a SKU is defined once per period."""
+    """Bundles may nest, but never in a cycle; a SKU is defined in one catalog per period."""
     graph: dict[str, list[str]] = {}
-    where: dict[str, tuple[object, int]] = {}
+    where: dict[str, tuple[Any, int]] = {}
     for rs in rulesets:
         for i, p in enumerate(rs.model.products):
             graph.setdefault(p.sku, []).extend(c.sku for c in p.components)
-            where.setdefault(p.sku, (rs, i))
+            first = where.setdefault(p.sku, (rs, i))
+            if first[0] is not rs and _overlap(first[0].model, rs.model):
+                ctx.error(rs, ("products", i, "sku"),
+                          f"SKU {p.sku!r} is also defined in {first[0].file}",
+                          "define each SKU in one catalog, or give the files "
+                          "effective dates that do not overlap")
     state: dict[str, int] = {}
 
     def visit(sku: str, trail: list[str]) -> None:
@@ -125,3 +130,11 @@ def link_catalogs(rulesets: Sequence, ctx) -> None:
     for sku in sorted(graph):
         if sku not in state:
             visit(sku, [sku])
+
+
+def _overlap(a: Any, b: Any) -> bool:
+    import datetime as dt
+
+    lo = max(a.effective_from or dt.date.min, b.effective_from or dt.date.min)
+    hi = min(a.effective_to or dt.date.max, b.effective_to or dt.date.max)
+    return lo <= hi

@@ -235,3 +235,10 @@ def test_the_sample_rulesets_load_cleanly():
     bundle = load_ruleset_dir(REPO_ROOT / "rulesets" / "pricing", RULESET_KINDS)
     assert not bundle.warnings
     assert {r.kind for r in bundle.rulesets} >= {k.name for k in RULESET_KINDS}
+
+
+def test_a_sku_in_two_catalogs_at_once_is_refused():
+    found = problems(
+        ("c1.yaml", "kind: product_catalog\nname: c1\nversion: 1\nproducts:\n  - {sku: A}\n"),
+        ("c2.yaml", "kind: product_catalog\nname: c2\nversion: 1\nproducts:\n  - {sku: A}\n"))
+    assert found == ["c2.yaml:5:11: SKU 'A' is also defined in c1.yaml"]
