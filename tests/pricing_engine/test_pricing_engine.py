@@ -425,3 +425,69 @@ def test_the_priced_order_round_trips_through_json():
 
     p = price(bundle(BASE, VAT, promos("- {id: p, type: percent, value: 7}\n")), [{"sku": "A"}, {"sku": "C"}])
     assert PricedOrder.model_validate_json(p.model_dump_json()) == p
+
+
+# --- further paths ---------------------------------------------------------------------------------------
+
+def test_a_fixed_per_unit_tax_in_another_currency_is_converted_and_compounds():
+    taxes = """\
+        kind: tax_rules
+        name: t
+        version: 1
+        taxes:
+          - {id: eco, country: DE, amount_per_unit: 0.50, currency: USD, compounds: true, sequence: 1}
+          - {id: vat, country: DE, rate: 19, sequence: 2}
+        """
+    p = price(bundle(BASE, taxes), [{"sku": "B", "quantity": 2}], exchange_rates={"USD": "0.9"})
+    by_id = {t.tax_id: t for t in p.lines[0].taxes}
+    assert by_id["eco"].amount == D("0.90")
+    assert (by_id["vat"].base, by_id["vat"].amount) == (D("20.90"), D("3.97"))
+
+
+def test_a_list_derived_from_a_derived_list_applies_both_formulas():
+    rules = bundle(
+        price_list("- {sku: A, price: 100.00}\n", name="base"),
+        price_list("", name="mid", extra="based_on: base\nformula: \"base_price * 0.9\"\n"
+                                         "for: {channels: [web]}\n").replace("entries:\n", ""),
+        price_list("", name="top", extra="based_on: mid\nformula: \"base_price - 5.00 EUR\"\n"
+                                         "for: {segments: [vip], channels: [web]}\n").replace("entries:\n", ""))
+    p = price(rules, [{"sku": "A"}], channel="web", customer={"segment": "vip"})
+    assert (p.lines[0].price_list, p.totals.net) == ("top@1", D("85.00"))
+    assert "mid@1 derived" in p.lines[0].waterfall[0].description
+
+
+def test_discounts_on_tax_included_prices_reduce_the_gross_and_tax_follows():
+    rules = bundle(price_list("- {sku: A, price: 119.00}\n", extra="prices_include_tax: true\n"), VAT,
+                   promos("- {id: p, type: percent, value: 10}\n"))
+    line = price(rules, [{"sku": "A"}]).lines[0]
+    assert (line.gross, line.tax_total, line.net) == (D("107.10"), D("17.10"), D("90.00"))
+
+
+def test_document_tax_rounding_with_included_prices_keeps_every_gross():
+    rules = bundle(price_list("- {sku: A, price: 0.99}\n", extra="prices_include_tax: true\n"), vat("document"))
+    p = price(rules, [{"sku": "A"}] * 5)
+    assert all(ln.gross == D("0.99") for ln in p.lines)
+    assert p.totals.tax == D("0.79")  # 5 × 0.99 × 19/119 = 0.7903…
+    assert sum(ln.net for ln in p.lines) + p.totals.tax == D("4.95")
+
+
+def test_a_service_priced_in_another_currency_uses_the_given_rate():
+    svc = """\
+        kind: service_charges
+        name: s
+        version: 1
+        services:
+          - sku: PLAN
+            charges: [{id: fee, kind: recurring, period: month, every: 3, price: {USD: 30.00}}]
+        """
+    p = price(bundle(svc), [{"sku": "PLAN"}], exchange_rates={"USD": "0.92"})
+    assert p.totals.due_today == D("27.60")
+    assert {r.period: r.net for r in p.totals.recurring} == {"3 months": D("27.60")}
+
+
+def test_prebuilt_pricing_rules_give_the_same_result_as_the_bundle():
+    from pricing_engine import PricingRules
+
+    rules = bundle(BASE, VAT, promos("- {id: p, type: percent, value: 7}\n"))
+    lines = [{"sku": "A"}, {"sku": "B", "quantity": 3}]
+    assert price(PricingRules.from_bundle(rules, DAY), lines) == price(rules, lines)
