@@ -33,6 +33,7 @@ from order_management.promising import (
     SourcingRule,
     SplitPolicy,
     SupplyPosition,
+    availability_timeline,
     check_availability,
     coverage_gaps,
     promise,
@@ -190,6 +191,24 @@ def test_promising_an_unchanged_order_again_never_makes_it_worse(pos, orders, po
     for position in pos:
         assert oracle_fits(position, snapshot.committed(position.key))
     assert coverage_gaps(snapshot, rules, AS_OF) == ()
+
+
+@given(positions, demands, shares, releases, st.sampled_from(["vip", "standard"]))
+def test_the_availability_timeline_is_exactly_what_can_be_promised(pos, wanted, share, release_after, cls):
+    rules = rules_with(share, release_after, SplitPolicy.LINE_COMPLETE, 0)
+    store = InMemoryReservationStore([pos[0]])
+    for i, demand in enumerate(wanted):
+        promise(store, request(i, *demand), rules, as_of=AS_OF, reservation_id=f"R-{i}")
+    snapshot = store.snapshot([ITEM])
+    timeline = availability_timeline(snapshot, rules, ITEM, WH, cls, AS_OF)
+    assert [units for _, units in timeline] == sorted(units for _, units in timeline)  # only grows
+    for day, units in timeline:
+        ask = day - AS_OF
+        if units:
+            plan = check_availability(store, request(90, cls, units, ask.days), rules, as_of=AS_OF)
+            assert plan.lines[0].shipments[0].ship_on == day
+        later = check_availability(store, request(91, cls, units + 1, ask.days), rules, as_of=AS_OF)
+        assert not later.lines[0].shipments or later.lines[0].shipments[0].ship_on > day
 
 
 @given(positions, demands, policies, shares, releases)
