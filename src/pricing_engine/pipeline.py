@@ -181,8 +181,7 @@ class PricingState:
             raise PricingEvaluationError(
                 f"{stage} would drive the line below zero ({after})", ("lines", wl.index))
         before = wl.amount
-        # built from values the engine computed itself: no re-validation in the hot loop
-        wl.steps.append(WaterfallStep.model_construct(
+        wl.steps.append(WaterfallStep(
             stage=stage, rule=rule, ruleset=ruleset, description=description,
             before=before, after=after, raw=raw, rounded=_CTX.subtract(after, before),
         ))
