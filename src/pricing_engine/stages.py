@@ -739,7 +739,7 @@ class DiscountStage:
             if r.exclusive_group is None:
                 continue
             plan = self._order_plan(state, r)
-            amount = plan[2] if plan else _ZERO
+            amount = self._capped(state, r, plan[2]) if plan else _ZERO
             if plan and (r.exclusive_group not in best or amount > best[r.exclusive_group][0]):
                 best[r.exclusive_group] = (amount, r)
         kept = [r for r in rules
@@ -753,15 +753,17 @@ class DiscountStage:
                     f"exclusive group {r.exclusive_group}")
         return kept
 
+    def _capped(self, state: PricingState, r: CompiledDiscount, amount: Decimal) -> Decimal:
+        cap = self._cap(state, r) if r.caps is not None else None
+        return amount if cap is None else min(amount, cap)
+
     def _order_rule(self, state: PricingState, r: CompiledDiscount,
                     applied: dict[tuple[str, str], list[Any]]) -> None:
         plan = self._order_plan(state, r)
         if plan is None:
             return
         lines, weights, raw_total = plan
-        cap = self._cap(state, r) if r.caps is not None else None
-        if cap is not None:
-            raw_total = min(raw_total, cap)
+        raw_total = self._capped(state, r, raw_total)
         cur = state.currency
         total = min(quantize(raw_total, cur, state.order_policy.mode),
                     quantize(sum((wl.amount for wl in lines), _ZERO), cur, RoundingMode.DOWN))

@@ -491,3 +491,11 @@ def test_prebuilt_pricing_rules_give_the_same_result_as_the_bundle():
     rules = bundle(BASE, VAT, promos("- {id: p, type: percent, value: 7}\n"))
     lines = [{"sku": "A"}, {"sku": "B", "quantity": 3}]
     assert price(PricingRules.from_bundle(rules, DAY), lines) == price(rules, lines)
+
+
+def test_best_of_compares_order_rules_after_their_caps():
+    rules = bundle(BASE, promos("""\
+          - {id: big-capped, type: percent, level: order, value: 50, cap: 8.00, exclusive_group: g}
+          - {id: small, type: amount, level: order, value: 10.00, exclusive_group: g}
+        """))
+    assert [p.rule for p in price(rules, [{"sku": "A"}]).promotions] == ["small"]
