@@ -378,8 +378,9 @@ class RollUpStage:
         for comp in product.components:
             qty = _CTX.multiply(comp.quantity, wl.quantity)
             if comp.included:
+                nothing = quantize(_ZERO, state.currency, wl.policy.mode)
                 wl.components.append(PricedComponent(
-                    sku=comp.sku, quantity=qty, included=True, unit_price=_ZERO, amount=_ZERO))
+                    sku=comp.sku, quantity=qty, included=True, unit_price=nothing, amount=nothing))
                 continue
             if comp.sku not in chosen:
                 continue
