@@ -3,10 +3,10 @@
 The bench creates a fresh PostgreSQL database, seeds customers, stock and an
 API token, starts the app with uvicorn on 127.0.0.1 in a child process, and
 runs N client threads that each POST orders to ``/api/orders`` for a bounded
-time. Stock is scarce on purpose (the bikes sell out during the run), so the
-reservations are exercised under contention. At the end it prints orders per
-second, latency percentiles, the error count and the oversold units (reserved
-beyond on-hand stock, counted in the database), stops the server and drops
+time. One item is scarce on purpose (the U-locks sell out during the run), so
+the reservation ledger's compare-and-set is exercised under contention. At the end it prints orders per
+second, latency percentiles, the error count and the oversold units (units
+committed beyond supply, counted in the reservation ledger), stops the server and drops
 the database. Target (issue 7): zero errors, zero oversold units, p95 under
 200 ms at 8 clients.
 
@@ -33,15 +33,13 @@ import subprocess  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from decimal import Decimal  # noqa: E402
 
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get("TARIF_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SKUS = [("BIKE-TRAIL", 1, 2), ("BIKE-CITY", 1, 2), ("HELMET-AERO", 1, 3), ("LOCK-U", 1, 3), ("BOTTLE", 4, 12),
-        ("REPAIR-KIT", 2, 4)]
+SKUS = [("HELMET-AERO", 1, 3), ("HELMET-KIDS", 1, 3), ("LOCK-U", 1, 3), ("BOTTLE", 4, 12), ("REPAIR-KIT", 2, 4)]
 
 
 def _free_port() -> int:
@@ -54,6 +52,7 @@ def _seed(url: str, customers: int, scarce: int) -> str:
     from oms_host.auth import Role, Users
     from oms_host.host import open_host
     from order_management import Address, Customer, Party
+    from order_management.promising import SupplyPosition
 
     host = open_host(url, ROOT / "rulesets")
     people = []
@@ -63,8 +62,8 @@ def _seed(url: str, customers: int, scarce: int) -> str:
         people.append(Customer(id=f"B-{n:04d}", name=party.name, segment=("standard", "gold")[n % 2],
                                bill_to=party, ship_to=party))
     host.customers.put_many(people)
-    host.stock.set_stock([(sku, loc, Decimal(scarce if sku.startswith("BIKE") else 100_000), 14)
-                          for sku, _, _ in SKUS for loc in ("WH-LYON", "WH-KOELN")])
+    host.put_supply([SupplyPosition(item=sku, location=loc, on_hand=scarce if sku.startswith("LOCK") else 1_000_000)
+                     for sku, _, _ in SKUS for loc in ("DE-KS", "FR-LY", "NL-VE")])
     token = Users(host.db).issue_token("bench", Role.ORDER_DESK, host.clock.now())
     host.close()
     return token
@@ -97,7 +96,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--customers", type=int, default=200)
-    parser.add_argument("--scarce", type=int, default=100, help="bikes on hand per SKU and warehouse")
+    parser.add_argument("--scarce", type=int, default=100, help="U-locks on hand per warehouse (they sell out)")
     parser.add_argument("--server-workers", type=int, default=2, help="uvicorn worker processes")
     args = parser.parse_args()
 
@@ -133,7 +132,7 @@ def main() -> int:
                 return 1
             time.sleep(0.1)
         print(f"{args.clients} clients capture orders for {args.seconds:g} s against {base} "
-              f"(PostgreSQL, {args.server_workers} server process(es), {args.scarce} bikes per SKU and warehouse)")
+              f"(PostgreSQL, {args.server_workers} server process(es), {args.scarce} U-locks per warehouse)")
         until = time.monotonic() + args.seconds
         results = [{} for _ in range(args.clients)]
         threads = [threading.Thread(target=_client, args=(base, token, args.customers, until, n, results[n]))
@@ -158,11 +157,11 @@ def main() -> int:
         for r in results:
             for k, v in r.get("errors", {}).items():
                 errors[k] = errors.get(k, 0) + v
-        from oms_host.storage import Database, SqlStockPromiser
+        from oms_host.storage import Database, SqlReservationStore
         from oms_host.storage.schema import orders
 
         db = Database(url)
-        oversold = SqlStockPromiser(db).oversold()
+        oversold = SqlReservationStore(db).oversold()
         with db.read() as connection:
             stored = connection.execute(sa.select(sa.func.count()).select_from(orders)).scalar_one()
             backordered = connection.execute(sa.select(sa.func.count()).select_from(orders).where(

@@ -28,6 +28,7 @@ from order_management import (
     OrderService,
     Party,
 )
+from order_management.promising import Receipt, SupplyPosition
 
 __all__ = ["DEMO_USERS", "DemoReport", "ensure_demo_users", "seed_demo"]
 
@@ -46,9 +47,12 @@ _CITIES = {"FR": ["Lyon", "Paris", "Marseille", "Lille", "Nantes", "Grenoble", "
 _FIRST = ["Vélo", "Rad", "Cycle", "Berg", "Trail", "Alpen", "Urban", "Pédale", "Speiche", "Chaîne", "Sattel",
           "Roue", "Kette", "Sommet", "Piste", "Gipfel"]
 _SECOND = ["Atelier", "Haus", "Shop", "Sport", "Station", "Werk", "Club", "Boutique", "Garage", "Depot"]
-_STOCK = [("BIKE-TRAIL", 120, 21), ("BIKE-CITY", 16, 28), ("HELMET-AERO", 600, 10), ("HELMET-KIDS", 300, 10),
-          ("LOCK-U", 800, 7), ("BOTTLE", 4000, 5), ("BOTTLE-STEEL", 1500, 5), ("REPAIR-KIT", 900, 7),
-          ("ENERGY-BAR", 10000, 3)]
+#: (item, units on hand at (DE-KS, FR-LY, NL-VE), lead time in days or None, a receipt (units, days after start))
+_SUPPLY = [("BIKE-TRAIL", (60, 10, 0), 10, None), ("BIKE-CITY", (8, 4, 0), 28, (20, 75)),
+           ("HELMET-AERO", (300, 200, 100), None, None), ("HELMET-KIDS", (150, 100, 50), None, None),
+           ("LOCK-U", (200, 120, 80), None, (200, 100)), ("BOTTLE", (2000, 1500, 500), None, None),
+           ("BOTTLE-STEEL", (600, 400, 200), None, None), ("REPAIR-KIT", (300, 300, 100), None, None),
+           ("ENERGY-BAR", (4000, 3000, 2000), None, None), ("COMMUTER-PACK", (30, 20, 10), 21, None)]
 #: (sku, weight, quantity range)
 _ITEMS = [("BIKE-TRAIL", 6, (1, 2)), ("BIKE-CITY", 5, (1, 2)), ("HELMET-AERO", 12, (1, 4)),
           ("HELMET-KIDS", 6, (1, 3)), ("LOCK-U", 12, (1, 4)), ("BOTTLE", 10, (1, 24)),
@@ -104,8 +108,10 @@ def _draft(rng: random.Random, customer: Customer, ref: str, today: dt.date) -> 
         line: dict = {"line_id": str(index + 1), "sku": sku, "quantity": str(rng.randint(low, high))}
         if sku == "BIKE-TRAIL":
             line.update(kind="configured", product_model="trail-bike")
-            line["options"] = {"frame_size": rng.choice("SMLX")[0].replace("X", "XL"),
+            line["options"] = {"frame_size": rng.choice(["S", "M", "L", "XL"]),
                                "color": rng.choice(["matte-black", "racing-red"])}
+            if line["options"]["frame_size"] != "S" and rng.random() < 0.3:
+                line["options"].update(motor=True, battery_wh=rng.choice([375, 500, 625, 750]))
         lines.append(line)
     draft: dict = {"customer_id": customer.id, "currency": "EUR", "source_system": "demo", "external_ref": ref,
                    "channel": rng.choices([c for c, _ in _CHANNELS], [w for _, w in _CHANNELS])[0], "lines": lines}
@@ -138,9 +144,15 @@ def seed_demo(host: Host, *, customers: int = 300, orders_count: int = 900, mont
     people = _customers(rng, customers)
     host.customers.put_many(people)
     report.customers = len(people)
-    host.stock.set_stock([(sku, loc, Decimal(qty // 2 if loc == "WH-KOELN" else qty), lead)
-                          for sku, qty, lead in _STOCK for loc in ("WH-LYON", "WH-KOELN")])
     days = (until - start).days
+    positions = []
+    for item, quantities, lead, receipt in _SUPPLY:
+        for location, on_hand in zip(("DE-KS", "FR-LY", "NL-VE"), quantities, strict=True):
+            receipts = (Receipt(id=f"PO-{item}-{location}", quantity=receipt[0],
+                                expected_on=start + dt.timedelta(days=receipt[1])),) if receipt else ()
+            positions.append(SupplyPosition(item=item, location=location, on_hand=on_hand, receipts=receipts,
+                                            lead_time_days=lead))
+    host.put_supply(positions)
     moments = sorted(dt.datetime(start.year, start.month, start.day, 8, tzinfo=dt.UTC)
                      + dt.timedelta(days=rng.randrange(days + 1), minutes=rng.randrange(0, 600))
                      for _ in range(orders_count))

@@ -2,7 +2,9 @@
 
 :func:`open_host` is what ``tarif serve``, ``tarif demo``, ``tarif import`` and
 the tests call: it opens (and migrates) the database, loads the ruleset
-folder, and builds an :class:`~order_management.OrderService` on SQL storage.
+folder, and builds an :class:`~order_management.OrderService` on SQL storage,
+with the configurator checking configured lines and promising (the bundle's
+``sourcing`` rules) reserving supply in the SQL reservation store.
 Everything is passed in or read from the environment here, once.
 """
 
@@ -14,11 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oms_host.kinds import all_kinds
-from oms_host.storage import Database, OrderEvents, SqlCustomerDirectory, SqlStockPromiser, SqlUnitOfWork
-from order_management import Clock, OrderService, RulesetPricer, order_rules_from
+from oms_host.storage import Database, OrderEvents, SqlCustomerDirectory, SqlReservationStore, SqlUnitOfWork
+from order_management import (
+    Clock,
+    ConfiguratorProducts,
+    OrderService,
+    RulesetPricer,
+    SupplyPromiser,
+    order_rules_from,
+)
+from order_management.promising import PromisingRules, SupplyPosition
 from rule_language import RulesetBundle, load_ruleset_dir
 
-__all__ = ["Host", "SystemClock", "default_rulesets", "open_host"]
+__all__ = ["Host", "SystemClock", "default_rulesets", "open_host", "sourcing_rules"]
 
 
 class SystemClock:
@@ -45,13 +55,18 @@ class Host:
     db: Database
     bundle: RulesetBundle
     customers: SqlCustomerDirectory
-    stock: SqlStockPromiser
+    supply: SqlReservationStore
     events: OrderEvents
     clock: Clock
     service: OrderService
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.db)
+
+    def put_supply(self, positions: list[SupplyPosition]) -> None:
+        """Set the supply (on hand, receipts, lead time) of each position's item and location."""
+        for position in positions:
+            self.supply.put_supply(position)
 
     def close(self) -> None:
         self.db.dispose()
@@ -67,13 +82,22 @@ def open_host(database_url: str | None = None, rulesets: str | Path | None = Non
         bundle = load_ruleset_dir(rulesets or default_rulesets(), all_kinds())
     clock = clock or SystemClock()
     customers = SqlCustomerDirectory(db)
-    stock = SqlStockPromiser(db, clock.now)
+    supply = SqlReservationStore(db)
     service = OrderService(
         rules=order_rules_from(bundle),
         customers=customers,
         unit_of_work=lambda: SqlUnitOfWork(db),
         clock=clock,
         pricer=RulesetPricer(bundle),
-        promiser=stock,
+        promiser=SupplyPromiser(supply, sourcing_rules(bundle)),
+        products=ConfiguratorProducts(bundle),
     )
-    return Host(db, bundle, customers, stock, OrderEvents(db), clock, service)
+    return Host(db, bundle, customers, supply, OrderEvents(db), clock, service)
+
+
+def sourcing_rules(bundle: RulesetBundle) -> PromisingRules:
+    """The bundle's one ``sourcing`` ruleset (where the shop ships from, how it promises)."""
+    found = bundle.of_kind("sourcing")
+    if len(found) != 1:
+        raise ValueError(f"the host app needs exactly one `sourcing` ruleset in the bundle, found {len(found)}")
+    return found[0].artefact

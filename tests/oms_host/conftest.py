@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from oms_host.storage import Database
 from oms_host.storage.schema import metadata
 from order_management import Address, Customer, FixedClock, Party
+from order_management.promising import SupplyPosition
 
 POSTGRES_ADMIN_URL = os.environ.get("TARIF_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = dt.datetime(2025, 7, 15, 9, 30, tzinfo=dt.UTC)
@@ -105,8 +106,12 @@ CUSTOMERS = [
     Customer(id="C-400", name="Blocked Ltd", blocked=True, ship_to=_party("Blocked", "FR", "Paris")),
 ]
 
-STOCK = [("BIKE-TRAIL", "WH-LYON", 3, 14), ("HELMET-AERO", "WH-LYON", 50, 7), ("LOCK-U", "WH-LYON", 50, 7),
-         ("BOTTLE", "WH-LYON", 500, 3), ("BIKE-CITY", "WH-LYON", 0, 21), ("HELMET-AERO", "WH-KOELN", 20, 7)]
+SUPPLY = [SupplyPosition(item="BIKE-TRAIL", location="DE-KS", on_hand=3, lead_time_days=10),
+          SupplyPosition(item="BIKE-CITY", location="DE-KS", on_hand=0, lead_time_days=21),
+          SupplyPosition(item="HELMET-AERO", location="FR-LY", on_hand=50),
+          SupplyPosition(item="HELMET-AERO", location="DE-KS", on_hand=20),
+          SupplyPosition(item="LOCK-U", location="FR-LY", on_hand=3),
+          SupplyPosition(item="BOTTLE", location="FR-LY", on_hand=500)]
 
 RULESETS = Path(__file__).resolve().parents[2] / "rulesets"
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from oms_host.api import create_app
 from oms_host.auth import Role, Users
 from oms_host.host import open_host
-from oms_host.storage.schema import orders, reservations
-from tests.oms_host.conftest import CUSTOMERS, RULESETS, STOCK
+from oms_host.storage.schema import orders, promise_reservations
+from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # tests need no real cost
 PASSWORDS = {"anna": ("anna-pw", Role.ORDER_DESK), "bob": ("bob-pw", Role.ORDER_DESK),
@@ -33,7 +33,7 @@ def bundle():
 def api(db, bundle, clock):
     host = open_host(db.url, bundle=bundle, clock=clock, migrate=False)
     host.customers.put_many(CUSTOMERS)
-    host.stock.set_stock(STOCK)
+    host.put_supply(SUPPLY)
     users = Users(host.db, hasher=FAST_HASHER)
     for name, (password, role) in PASSWORDS.items():
         users.add(name, password, role)
@@ -119,7 +119,7 @@ def test_invalid_orders_get_every_problem_with_field_paths_and_change_nothing(ap
     assert floats.status_code == 422
     assert {"lines[1].sku", "lines[1].quantity"} <= {p["path"] for p in floats.json()["error"]["problems"]}
     assert api.post("/api/orders", content=b"{nope", headers=auth(api, "anna")).status_code == 400
-    assert count(api.host, orders) == 0 and count(api.host, reservations) == 0
+    assert count(api.host, orders) == 0 and count(api.host, promise_reservations) == 0
 
 
 @pytest.mark.parametrize("who", ["vera", "paul", "rita"])
@@ -198,13 +198,14 @@ def test_a_system_imports_with_its_api_token_under_an_error_policy(api) -> None:
 
 
 def test_cancel_and_availability_what_if(api) -> None:
-    order_id = api.post("/api/orders", json=draft(), headers=auth(api, "anna")).json()["order"]["order_id"]
-    what_if = api.post("/api/availability", json=draft(lines=[{"line_id": "1", "sku": "BIKE-TRAIL",
+    locks = [{"line_id": "1", "sku": "LOCK-U", "quantity": "1"}, {"line_id": "2", "sku": "BOTTLE", "quantity": "9"}]
+    order_id = api.post("/api/orders", json=draft(lines=locks), headers=auth(api, "anna")).json()["order"]["order_id"]
+    what_if = api.post("/api/availability", json=draft(lines=[{"line_id": "1", "sku": "LOCK-U",
                                                                 "quantity": "3"}]), headers=auth(api, "rita"))
     assert what_if.json()["promises"][0]["status"] == "backordered"  # one of three is taken
     cancelled = api.post(f"/api/orders/{order_id}/cancel", json={"reason": "duplicate"}, headers=auth(api, "anna"))
     assert cancelled.json()["order"]["status"] == "cancelled"
-    what_if = api.post("/api/availability", json=draft(lines=[{"line_id": "1", "sku": "BIKE-TRAIL",
+    what_if = api.post("/api/availability", json=draft(lines=[{"line_id": "1", "sku": "LOCK-U",
                                                                 "quantity": "3"}]), headers=auth(api, "rita"))
     assert what_if.json()["promises"][0]["status"] == "reserved"
     again = api.post(f"/api/orders/{order_id}/cancel", json={"reason": "x"}, headers=auth(api, "anna"))

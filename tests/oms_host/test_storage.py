@@ -11,9 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from oms_host.host import Host, open_host
-from oms_host.storage import Database, SqlUnitOfWork
+from oms_host.storage import Database, SqlReservationStore, SqlUnitOfWork
 from oms_host.storage import orders as orders_module
-from oms_host.storage.schema import metadata, order_lines, orders, reservations
+from oms_host.storage.schema import metadata, order_lines, orders, promise_reservations, supply_commitments
 from order_management import (
     ConcurrentUpdateError,
     DuplicateOrderError,
@@ -22,7 +22,8 @@ from order_management import (
     OrderStatus,
     OrderValidationError,
 )
-from tests.oms_host.conftest import CUSTOMERS, RULESETS, STOCK
+from order_management.promising import SupplyPosition
+from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def bundle():
 def host(db: Database, bundle, clock) -> Host:
     host = open_host(db.url, bundle=bundle, clock=clock, migrate=False)
     host.customers.put_many(CUSTOMERS)
-    host.stock.set_stock(STOCK)
+    host.put_supply(SUPPLY)
     return host
 
 
@@ -60,7 +61,7 @@ def test_migrations_create_exactly_the_schema_the_code_declares(db: Database) ->
         differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
                                        metadata)
     assert differences == []
-    assert db.current_revision() == "0002"
+    assert db.current_revision() == "0003"
 
 
 def test_a_captured_order_reads_back_exactly_as_it_was_stored(host: Host) -> None:
@@ -124,8 +125,8 @@ def test_a_crash_in_the_middle_of_the_save_leaves_no_half_written_order(host: Ho
         host.service.capture(draft(), actor="a")
     assert _count(host.db, orders) == 0
     assert _count(host.db, order_lines) == 0
-    assert _count(host.db, reservations) == 0  # the service gave the reservations back
-    assert all(level["reserved"] == 0 for level in host.stock.levels())
+    assert _count(host.db, promise_reservations) == 0  # the service gave the reservations back
+    assert _count(host.db, supply_commitments) == 0
 
 
 def test_a_rejected_order_stores_and_reserves_nothing(host: Host) -> None:
@@ -133,7 +134,7 @@ def test_a_rejected_order_stores_and_reserves_nothing(host: Host) -> None:
         host.service.capture(draft(customer_id="C-400"), actor="a")
     assert [p.path for p in caught.value.problems] == ["customer_id"]
     assert _count(host.db, orders) == 0
-    assert _count(host.db, reservations) == 0
+    assert _count(host.db, promise_reservations) == 0
 
 
 def test_search_filters_by_status_customer_and_channel(host: Host) -> None:
@@ -165,21 +166,32 @@ def test_customers_are_found_by_id_and_by_name(host: Host) -> None:
         host.customers.get("C-999")
 
 
-def test_stock_is_reserved_backordered_and_given_back(host: Host) -> None:
-    first = host.service.capture(draft(lines=[{"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "3"}]), actor="a")
-    second = host.service.capture(draft(lines=[{"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "1"}]), actor="a")
-    assert first.order.lines[0].status == LineStatus.RESERVED
+def test_supply_is_reserved_backordered_and_given_back(host: Host) -> None:
+    first = host.service.capture(draft(lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "3"}]), actor="a")
+    second = host.service.capture(draft(lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "1"}]), actor="a")
+    assert first.order.lines[0].status == LineStatus.RESERVED and first.order.lines[0].ship_from == "FR-LY"
     assert second.order.lines[0].status == LineStatus.BACKORDERED
     assert second.order.status == OrderStatus.BACKORDERED
+    assert host.supply.reserved(("LOCK-U", "FR-LY")) == 3
     host.service.cancel(first.order.order_id, "a", "cancelled")
-    assert {(lv["sku"], lv["location"]): lv["reserved"] for lv in host.stock.levels()}[("BIKE-TRAIL", "WH-LYON")] == 0
-    assert host.stock.oversold() == 0
+    assert host.supply.reserved(("LOCK-U", "FR-LY")) == 0
+    assert host.supply.oversold() == 0
+
+
+def test_a_configured_bike_is_checked_completed_and_built_to_order(host: Host) -> None:
+    bike = {"line_id": "1", "kind": "configured", "sku": "BIKE-TRAIL", "product_model": "trail-bike",
+            "quantity": "1", "options": {"frame_size": "L", "motor": True, "battery_wh": 500}}
+    order = host.service.capture(draft(lines=[bike]), actor="a").order
+    assert order.lines[0].options["color"] == "matte-black"   # completed with the model's default
+    with pytest.raises(OrderValidationError) as caught:
+        host.service.capture(draft(lines=[{**bike, "options": {"frame_size": "S", "motor": True}}]), actor="a")
+    assert caught.value.problems[0].path.startswith("lines[0].options")
 
 
 def test_what_if_availability_reserves_nothing(host: Host) -> None:
     promises = host.service.check_availability(draft())
     assert [p.status.value for p in promises] == ["reserved", "reserved"]
-    assert _count(host.db, reservations) == 0
+    assert _count(host.db, promise_reservations) == 0
 
 
 def _capture_many(url: str, bundle, worker: int, count: int, queue) -> None:
@@ -189,7 +201,7 @@ def _capture_many(url: str, bundle, worker: int, count: int, queue) -> None:
         try:
             result = host.service.capture(
                 draft(source_system="proc", external_ref=f"{worker}-{n}",
-                      lines=[{"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "1"}]), actor=f"proc{worker}")
+                      lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "1"}]), actor=f"proc{worker}")
             outcome[result.order.lines[0].status.value] += 1
         except Exception:  # counted, not raised: the parent asserts on the totals
             outcome["errors"] += 1
@@ -201,7 +213,7 @@ def _capture_many(url: str, bundle, worker: int, count: int, queue) -> None:
 def test_several_processes_capturing_at_once_never_oversell(db: Database, bundle, clock) -> None:
     host = open_host(db.url, bundle=bundle, clock=clock, migrate=False)
     host.customers.put_many(CUSTOMERS)
-    host.stock.set_stock([("BIKE-TRAIL", "WH-LYON", 10, 14)])
+    host.put_supply([SupplyPosition(item="LOCK-U", location="FR-LY", on_hand=10)])
     host.close()
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
@@ -215,12 +227,8 @@ def test_several_processes_capturing_at_once_never_oversell(db: Database, bundle
     assert sum(o["reserved"] for o in outcomes) == 10
     assert sum(o["backordered"] for o in outcomes) == 14
     check = Database(db.url)
-    with check.read() as connection:
-        reserved = connection.execute(sa.select(reservations.c.quantity)).scalars().all()
-    assert sum(reserved) == 10
-    from oms_host.storage import SqlStockPromiser
-
-    assert SqlStockPromiser(check).oversold() == 0
+    store = SqlReservationStore(check)
+    assert store.reserved(("LOCK-U", "FR-LY")) == 10 and store.oversold() == 0
     check.dispose()
 
 

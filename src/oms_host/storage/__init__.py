@@ -10,7 +10,7 @@ from .customers import SqlCustomerDirectory
 from .database import DEFAULT_URL, Database, database_url
 from .events import OrderEvent, OrderEvents
 from .orders import SqlOrderRepository, SqlUnitOfWork, load_records
-from .stock import SqlStockPromiser
+from .reservations import SqlReservationStore
 
 __all__ = [
     "DEFAULT_URL",
@@ -19,7 +19,7 @@ __all__ = [
     "OrderEvents",
     "SqlCustomerDirectory",
     "SqlOrderRepository",
-    "SqlStockPromiser",
+    "SqlReservationStore",
     "SqlUnitOfWork",
     "database_url",
     "load_records",

@@ -137,29 +137,44 @@ api_tokens = sa.Table(
     sa.Column("revoked", sa.Boolean, nullable=False),
 )
 
-stock = sa.Table(
-    "stock", metadata,
-    sa.Column("sku", sa.String(80), primary_key=True),
-    sa.Column("location", sa.String(64), primary_key=True),
-    sa.Column("on_hand", Exact(), nullable=False),
-    sa.Column("reserved", Exact(), nullable=False),
-    sa.Column("lead_days", sa.Integer, nullable=False),
-)
-
-reservations = sa.Table(
-    "reservations", metadata,
-    sa.Column("order_id", sa.String(64), primary_key=True),
-    sa.Column("line_id", sa.String(40), primary_key=True),
-    sa.Column("sku", sa.String(80), nullable=False),
-    sa.Column("location", sa.String(64), primary_key=True),
-    sa.Column("quantity", Exact(), nullable=False),
-    sa.Column("at", _TS, nullable=False),
-)
-
 sessions = sa.Table(
     "sessions", metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("username", sa.String(64), sa.ForeignKey("users.username", ondelete="CASCADE"), nullable=False),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("expires_at", _TS, nullable=False),
+)
+
+# -- promising's reservation ledger (migration 0003; replaces the simple stock tables of 0001) --------------
+supply = sa.Table(
+    "supply", metadata,
+    sa.Column("item", sa.String(80), primary_key=True),
+    sa.Column("location", sa.String(80), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("total_supply", sa.Integer, nullable=False),
+    sa.Column("position", sa.JSON, nullable=False),
+)
+
+promise_reservations = sa.Table(
+    "promise_reservations", metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("reference", sa.String(100), nullable=False),
+    sa.Column("planned", sa.JSON, nullable=False),
+)
+
+supply_commitments = sa.Table(
+    "supply_commitments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("reservation_id", sa.String(100),
+              sa.ForeignKey("promise_reservations.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("line_id", sa.String(40), nullable=False),
+    sa.Column("item", sa.String(80), nullable=False),
+    sa.Column("location", sa.String(80), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("ship_on", sa.Date, nullable=False),
+    sa.Column("demand_class", sa.String(80), nullable=False),
+    sa.Column("pool", sa.String(80), nullable=False),
+    sa.Column("supply_by", sa.Date),
+    sa.Index("ix_supply_commitments_key", "item", "location"),
 )
