@@ -18,7 +18,7 @@ from pydantic import Field
 
 from pricing_engine.models import Dec
 from pricing_engine.specs import Spec
-from rule_language import RulesetHeader
+from rule_language import CompileContext, RulesetHeader
 
 __all__ = ["AdjustmentLimits", "LimitsFile", "RoleLimit", "compile_limits"]
 
@@ -45,7 +45,7 @@ class AdjustmentLimits:
     roles: Mapping[str, RoleLimit]
 
 
-def compile_limits(model: LimitsFile, ctx) -> AdjustmentLimits:
+def compile_limits(model: LimitsFile, ctx: CompileContext) -> AdjustmentLimits:
     return AdjustmentLimits(
         f"{model.name}@{model.version}",
         {k: RoleLimit(v.max_discount_percent, v.may_override) for k, v in model.roles.items()},

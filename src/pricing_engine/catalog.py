@@ -19,7 +19,7 @@ from pydantic import Field
 
 from pricing_engine.models import Dec
 from pricing_engine.specs import PerCurrency, Spec
-from rule_language import RulesetHeader
+from rule_language import CompileContext, LinkContext, LoadedRuleset, RulesetHeader
 
 __all__ = [
     "DEFAULT_TAX_CLASS",
@@ -81,7 +81,7 @@ class ProductCatalog:
     products: Mapping[str, Product]
 
 
-def compile_catalog(model, ctx) -> ProductCatalog:  # (CatalogFile, CompileContext)
+def compile_catalog(model: CatalogFile, ctx: CompileContext) -> ProductCatalog:
     products: dict[str, Product] = {}
     first: dict[str, int] = {}
     for i, p in enumerate(model.products):
@@ -100,7 +100,7 @@ def compile_catalog(model, ctx) -> ProductCatalog:  # (CatalogFile, CompileConte
     return ProductCatalog(f"{model.name}@{model.version}", products)
 
 
-def link_catalogs(rulesets: Sequence, ctx) -> None:
+def link_catalogs(rulesets: Sequence[LoadedRuleset], ctx: LinkContext) -> None:
     """Bundles may nest, but never in a cycle; a SKU is defined in one catalog per period."""
     graph: dict[str, list[str]] = {}
     where: dict[str, tuple[Any, int]] = {}

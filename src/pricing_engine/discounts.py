@@ -51,9 +51,10 @@ from pydantic import Field
 from pricing_engine.env import PRICING_SCHEMA, declared_schema
 from pricing_engine.models import Dec
 from pricing_engine.specs import CurrencyCode, Matcher, PerCurrency, Segmentation, Spec
-from rule_language import BOOLEAN, DecisionTableSpec, RulesetHeader
+from rule_language import BOOLEAN, CompileContext, DecisionTableSpec, LinkContext, LoadedRuleset, RulesetHeader
 
 __all__ = [
+    "CONDITION_ERRORS",
     "CompiledDiscount",
     "DiscountIndex",
     "DiscountRulesFile",
@@ -210,6 +211,11 @@ class DiscountIndex:
     coupons: frozenset[str]
 
 
+#: What a bare compiled condition raises on bad input (the guarded form turns them
+#: into a located EvaluationError; see rule_language.codegen).
+CONDITION_ERRORS = (LookupError, TypeError, AttributeError, ValueError, ArithmeticError)
+
+
 def eligibility(
     as_of: dt.date, account: str | None, segment: str | None, channel: str | None,
     country: str | None, region: str | None, currency: str, rates: Mapping[str, Decimal],
@@ -292,7 +298,7 @@ class OrderMatcher:
             if check is not None:
                 try:
                     ok = check(env)
-                except Exception:  # the guarded form raises the located EvaluationError
+                except CONDITION_ERRORS:  # the guarded form raises the located EvaluationError
                     ok = r.condition(env)  # type: ignore[misc]
                 if not ok:
                     continue
@@ -329,7 +335,7 @@ def _required_values(expr: Any, atoms: Mapping[Any, Any], path: str) -> frozense
     return None
 
 
-def compile_discount_rules(model: DiscountRulesFile, ctx) -> DiscountIndex:
+def compile_discount_rules(model: DiscountRulesFile, ctx: CompileContext) -> DiscountIndex:
     ref = f"{model.name}@{model.version}"
     schema = declared_schema(PRICING_SCHEMA, model.inputs, ctx.error, ("inputs",))
     rules: list[Any] = []
@@ -408,7 +414,8 @@ def compile_discount_rules(model: DiscountRulesFile, ctx) -> DiscountIndex:
         if compiled is not None:
             try:
                 expr, atoms = compiled.sympy, compiled.atoms
-            except Exception:  # indexing is an optimisation; the condition itself decides
+            except (ArithmeticError, TypeError, ValueError, AttributeError, RecursionError):
+                # indexing is an optimisation; the condition itself decides
                 expr, atoms = None, {}
             if expr is not None:
                 req_segs = _required_values(expr, atoms, "customer.segment")
@@ -474,7 +481,7 @@ def _index(ref: str, name: str, items: Sequence[Any]) -> DiscountIndex:
     )
 
 
-def link_discount_rules(rulesets: Sequence, ctx) -> None:
+def link_discount_rules(rulesets: Sequence[LoadedRuleset], ctx: LinkContext) -> None:
     """A coupon code belongs to one rule per period; exclusive groups stay within a stage."""
     owners: dict[str, tuple[Any, int]] = {}
     groups: dict[str, tuple[int, Any, int]] = {}

@@ -35,7 +35,16 @@ from pricing_engine.rounding import DECIMAL_CONTEXT, RoundingPolicy, quantize
 from pricing_engine.specs import CurrencyCode, Matcher, RoundingSpec, Segmentation, Spec
 from pricing_engine.tiers import Tier, TierMode, check_tiers
 from pricing_engine.units import UNITS
-from rule_language import CompiledExpression, EvaluationError, RulesetHeader, money, suggest
+from rule_language import (
+    CompileContext,
+    CompiledExpression,
+    EvaluationError,
+    LinkContext,
+    LoadedRuleset,
+    RulesetHeader,
+    money,
+    suggest,
+)
 
 __all__ = [
     "OptionPrice",
@@ -251,7 +260,7 @@ def _entry_id(i: int, e: EntrySpec) -> str:
     return f"entry{i + 1}"
 
 
-def compile_price_list(model: PriceListFile, ctx) -> PriceList:
+def compile_price_list(model: PriceListFile, ctx: CompileContext) -> PriceList:
     ref = f"{model.name}@{model.version}"
     schema = declared_schema(PRICING_SCHEMA, model.inputs, ctx.error, ("inputs",))
     derived = model.based_on is not None
@@ -359,7 +368,7 @@ def compile_price_list(model: PriceListFile, ctx) -> PriceList:
     )
 
 
-def link_price_lists(rulesets: Sequence, ctx) -> None:
+def link_price_lists(rulesets: Sequence[LoadedRuleset], ctx: LinkContext) -> None:
     """Derived lists must name an existing list, in the same currency, without cycles."""
     by_name: dict[str, list] = {}
     for rs in rulesets:

@@ -22,7 +22,7 @@ from pricing_engine.price_lists import TierSpec
 from pricing_engine.recurring import ChargeKind, Period, PeriodUnit
 from pricing_engine.specs import PerCurrency, Spec
 from pricing_engine.tiers import Tier, TierMode, check_tiers
-from rule_language import RulesetHeader
+from rule_language import CompileContext, LinkContext, LoadedRuleset, RulesetHeader
 
 __all__ = ["Charge", "ServiceDefinition", "ServiceFile", "compile_services", "link_services"]
 
@@ -84,7 +84,7 @@ class ServiceCatalog:
     services: Mapping[str, ServiceDefinition]
 
 
-def compile_services(model: ServiceFile, ctx) -> ServiceCatalog:
+def compile_services(model: ServiceFile, ctx: CompileContext) -> ServiceCatalog:
     ref = f"{model.name}@{model.version}"
     services: dict[str, ServiceDefinition] = {}
     for i, s in enumerate(model.services):
@@ -138,7 +138,7 @@ def compile_services(model: ServiceFile, ctx) -> ServiceCatalog:
     return ServiceCatalog(ref, services)
 
 
-def link_services(rulesets: Sequence, ctx) -> None:
+def link_services(rulesets: Sequence[LoadedRuleset], ctx: LinkContext) -> None:
     """A service SKU is defined by one file per period."""
     owner: dict[str, Any] = {}
     for rs in rulesets:

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pricing_engine.allocation import allocate
-from pricing_engine.discounts import CompiledDiscount, DiscountType, OrderMatcher, eligibility
+from pricing_engine.discounts import CONDITION_ERRORS, CompiledDiscount, DiscountType, OrderMatcher, eligibility
 from pricing_engine.errors import NoPriceError, PricingEvaluationError
 from pricing_engine.models import (
     AppliedPromotion,
@@ -573,7 +573,7 @@ class DiscountStage:
         if r.check is not None:
             try:
                 ok = r.check(wl.env)  # the bare compiled callable: the hot path
-            except Exception:  # re-evaluate guarded, for a located error
+            except CONDITION_ERRORS:  # re-evaluate guarded, for a located error
                 ok = _evaluate(r.condition, wl.env, f"discount {r.id}", loc)
             if not ok:
                 return None

@@ -26,7 +26,7 @@ from pricing_engine.models import Dec
 from pricing_engine.rounding import RoundingMode, RoundingScope
 from pricing_engine.specs import CurrencyCode, Spec
 from pricing_engine.tax import TaxKind, TaxRate
-from rule_language import BOOLEAN, RulesetHeader
+from rule_language import BOOLEAN, CompileContext, RulesetHeader
 
 __all__ = ["CompiledTax", "TaxRuleSet", "TaxRulesFile", "compile_tax_rules"]
 
@@ -97,7 +97,7 @@ class TaxRuleSet:
     by_country: Mapping[str, tuple[CompiledTax, ...]]
 
 
-def compile_tax_rules(model: TaxRulesFile, ctx) -> TaxRuleSet:
+def compile_tax_rules(model: TaxRulesFile, ctx: CompileContext) -> TaxRuleSet:
     ref = f"{model.name}@{model.version}"
     schema = declared_schema(PRICING_SCHEMA, model.inputs, ctx.error, ("inputs",))
     by_country: dict[str, list[CompiledTax]] = {}
