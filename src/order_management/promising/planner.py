@@ -281,15 +281,20 @@ def _not_meeting(option: _Option | str, line: DemandLine) -> str:
 
 # -- one line -----------------------------------------------------------------------------
 def _plan_line(ctx: _Context, line: DemandLine, preferred: list[str], split: bool) -> LinePromise:
-    options = {loc: _option(ctx, line, loc, line.quantity) for loc in preferred}
-    valid = [(loc, o) for loc, o in options.items() if isinstance(o, _Option)]
-    meeting = [(loc, o) for loc, o in valid if _meets(line, o, ctx.as_of)]
-    if meeting:
-        loc, option = meeting[0]
+    options: dict[str, _Option | str] = {}
+    meeting = None
+    for loc in preferred:  # in preference order, stopping at the first that meets the target
+        options[loc] = found = _option(ctx, line, loc, line.quantity)
+        if isinstance(found, _Option) and _meets(line, found, ctx.as_of):
+            meeting = (loc, found)
+            break
+    if meeting is not None:
+        loc, option = meeting
         skipped = [_not_meeting(options[p], line) for p in preferred[:preferred.index(loc)]]
         shipment = _apply(ctx, line, option)
         return LinePromise(line.line_id, line.item, line.quantity, _status(line, [shipment], 0, ctx.as_of),
                            (shipment,), 0, f"{_how(option, line.item)}; {_why(ctx, preferred, loc, skipped)}")
+    valid = [(loc, o) for loc, o in options.items() if isinstance(o, _Option)]
     if split:
         promise = _plan_split(ctx, line, preferred, options)
         if promise is not None:

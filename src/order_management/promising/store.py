@@ -134,6 +134,7 @@ class InMemoryReservationStore:
         self._committed: dict[SupplyKey, dict[str, tuple[Commitment, ...]]] = {}
         # what snapshots return: units per (pool, demand class, ship date), kept up to date on every write
         self._aggregates: dict[SupplyKey, dict[tuple[str, str, dt.date, dt.date], int]] = {}
+        self._summed_cache: dict[SupplyKey, tuple[Commitment, ...]] = {}
         self._totals: dict[SupplyKey, int] = {}
         self._reservations: dict[str, Reservation] = {}
         self._locations: dict[str, set[str]] = {}
@@ -146,11 +147,7 @@ class InMemoryReservationStore:
         with self._lock:
             keys = [(item, loc) for item in sorted(wanted) for loc in sorted(self._locations.get(item, ()))]
             positions = {k: self._positions[k] for k in keys if k in self._positions}
-            commitments = {k: tuple(Commitment(AGGREGATED, k[0], k[1], units, ship_on, demand_class, pool,
-                                               None if backed_by == ship_on else backed_by)
-                                    for (pool, demand_class, ship_on, backed_by), units
-                                    in sorted(self._aggregates.get(k, {}).items(), key=_by_date))
-                           for k in keys}
+            commitments = {k: self._summed(k) for k in keys}
             versions = {k: self._versions.get(k, 0) for k in keys}
         return AvailabilitySnapshot(positions, {k: v for k, v in commitments.items() if v}, versions)
 
@@ -261,7 +258,19 @@ class InMemoryReservationStore:
                 del self._reservations[reservation_id]
             return Reservation(reservation_id, reservation.reference, released, released_planned)
 
+    def _summed(self, key: SupplyKey) -> tuple[Commitment, ...]:
+        """The key's commitments summed per (pool, class, dates); cached until the next write."""
+        found = self._summed_cache.get(key)
+        if found is None:
+            found = self._summed_cache[key] = tuple(
+                Commitment(AGGREGATED, key[0], key[1], units, ship_on, demand_class, pool,
+                           None if backed_by == ship_on else backed_by)
+                for (pool, demand_class, ship_on, backed_by), units
+                in sorted(self._aggregates.get(key, {}).items(), key=_by_date))
+        return found
+
     def _aggregate(self, key: SupplyKey, group: Iterable[Commitment], sign: int) -> None:
+        self._summed_cache.pop(key, None)
         totals = self._aggregates.setdefault(key, {})
         for c in group:
             slot = (c.pool, c.demand_class, c.ship_on, c.backed_by)
