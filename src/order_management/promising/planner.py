@@ -15,9 +15,10 @@ request's demand class (ATP, inside the item's time fence), from its lead time
 3. otherwise the location that delivers the whole line earliest (ties: the
    more preferred); under ``ship_complete`` the same choice is made for the
    whole order at once, on one date;
-4. and if no location can ever supply the line (ATP items without enough
-   supply inside the fence), the line is backordered, with each location's
-   reason.
+4. if no location can ever supply the whole line (ATP items without enough
+   supply inside the fence): under ``split``, the most one location can
+   supply ships and the rest is backordered; otherwise the whole line is
+   backordered, with each location's reason.
 
 Lines are placed in order against a private working copy of the supply, so
 two lines of the same item never count one unit twice.
@@ -296,7 +297,7 @@ def _plan_line(ctx: _Context, line: DemandLine, preferred: list[str], split: boo
                            (shipment,), 0, f"{_how(option, line.item)}; {_why(ctx, preferred, loc, skipped)}")
     valid = [(loc, o) for loc, o in options.items() if isinstance(o, _Option)]
     if split:
-        promise = _plan_split(ctx, line, preferred, options)
+        promise = _plan_split(ctx, line, preferred)
         if promise is not None:
             return promise
     if valid:
@@ -317,8 +318,7 @@ def _plan_line(ctx: _Context, line: DemandLine, preferred: list[str], split: boo
                        + (f": {reasons}" if reasons else ""))
 
 
-def _plan_split(ctx: _Context, line: DemandLine, preferred: list[str],
-                options: dict[str, _Option | str]) -> LinePromise | None:
+def _plan_split(ctx: _Context, line: DemandLine, preferred: list[str]) -> LinePromise | None:
     """Parts on target from the preferred locations, the rest where it is delivered earliest."""
     minimum = max(1, ctx.rule.min_split_quantity)
     if line.quantity < 2 * minimum:
