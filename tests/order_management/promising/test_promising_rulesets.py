@@ -52,7 +52,7 @@ def test_the_sample_rules_load_without_warnings():
 def test_the_sample_scenarios_pass():
     bundle = load_rulesets([*read_sources(SOURCING), *read_sources(SCENARIOS)], PROMISING_KINDS)
     outcomes = run_scenarios(bundle, PROMISING_KINDS)
-    assert len(outcomes) == 6
+    assert len(outcomes) == 8
     assert [str(o) for o in outcomes if not o.passed] == []
 
 
