@@ -6,8 +6,8 @@ can also be built directly in Python. Conditions (``when``) are rule-language
 expressions over :data:`SOURCING_SCHEMA`, compiled once at load time.
 
 Allocation shares are applied to every unit of supply of a matching item and
-location (stock on hand and each receipt): ``floor(quantity × share)`` units
-are protected for the demand class, the remainder is the common pool (so the
+location (stock on hand and each receipt, after safety stock has come off the
+top): ``floor(quantity × share)`` units are protected for the demand class, the remainder is the common pool (so the
 protected and common parts always sum exactly to the supply). Other classes
 may use a protected part only for shipments on or after its release date:
 the supply's date + ``release_after_days``, or ``release_on``, whichever
