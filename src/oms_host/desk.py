@@ -18,6 +18,7 @@ from typing import Any
 from oms_host.host import Host
 from order_management import (
     FieldProblem,
+    LineKind,
     LineStatus,
     OrderRecord,
     OrderStatus,
@@ -64,6 +65,24 @@ def quote(host: Host, draft: Mapping[str, Any]) -> Quote:
     rules = host.service.rules
     order, applied = rules.apply_defaults(order, customer, as_of)
     problems: list[FieldProblem] = []
+    products = host.service.products
+    if products is not None:  # configured lines are checked and completed as capture would
+        lines = []
+        for index, line in enumerate(order.lines):
+            if line.kind != LineKind.CONFIGURED:
+                lines.append(line)
+                continue
+            try:
+                configured = products.configure(line)
+            except OrderValidationError as exc:
+                problems.extend(FieldProblem(f"lines[{index}].{p.path}", p.message, "configurator")
+                                for p in exc.problems)
+                lines.append(line)
+                continue
+            lines.append(line.model_copy(update={"options": configured.options}))
+        if problems:
+            raise OrderValidationError(problems)
+        order = order.model_copy(update={"lines": tuple(lines)})
     try:
         pricing = host.service.pricer.price(order, customer, as_of)
     except OrderValidationError as exc:

@@ -227,3 +227,22 @@ def test_reports_sum_revenue_by_dimension(api) -> None:
     categories = api.get("/api/reports/categories", headers=auth(api, "rita")).json()["rows"]
     assert categories[0]["key"] == "bikes"
     assert api.get("/api/reports/planets", headers=auth(api, "rita")).status_code == 422
+
+
+def test_configuring_shows_possible_values_and_explains_a_conflict_with_its_fix(api) -> None:
+    answer = api.post("/api/configure/trail-bike", json={"choices": {"motor": "true", "frame_size": "S"}},
+                      headers=auth(api, "rita")).json()
+    assert answer["choices"] == {"motor": "true"}
+    rejected = answer["rejected"][0]
+    assert rejected["variable"] == "frame_size" and "no room for the mid-drive motor" in rejected["explanation"]
+    assert rejected["undo"] == [{"variable": "motor", "value": "true"}]
+    frame = next(v for v in answer["variables"] if v["name"] == "frame_size")
+    assert [(x["value"], x["possible"]) for x in frame["values"]] == [("S", False), ("M", True), ("L", True),
+                                                                      ("XL", True)]
+    battery = next(v for v in answer["variables"] if v["name"] == "battery_wh")
+    assert [x["value"] for x in battery["values"] if x["possible"]] == ["375", "500", "625", "750"]
+    assert answer["completion"]["lead_time_days"] == "21"
+    unknown = api.post("/api/configure/trail-bke", json={}, headers=auth(api, "rita"))
+    assert unknown.status_code == 422 and "trail-bike" in unknown.json()["error"]["problems"][0]["message"]
+    bad = api.post("/api/configure/trail-bike", json={"choices": {"colour": "red"}}, headers=auth(api, "rita"))
+    assert bad.status_code == 422 and bad.json()["error"]["problems"][0]["path"] == "choices.colour"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from oms_host.auth import Users
+from oms_host.configure import Configurators
 from oms_host.host import Host, open_host
 
 from .errors import install_error_handlers
@@ -21,6 +22,7 @@ def create_app(host: Host | None = None, *, database_url: str | None = None, wit
                               "capture and follow orders. Amounts are decimal strings.")
     app.state.host = host
     app.state.users = Users(host.db)
+    app.state.configurators = Configurators(host.bundle)
     install_error_handlers(app)
     app.include_router(router)
     if with_ui:

@@ -138,6 +138,18 @@ def availability(body: Body, host: HostDep, user: Viewer) -> JSONResponse:
     return JSONResponse({"promises": plain(host.service.check_availability(data))})
 
 
+class ConfigureRequest(BaseModel):
+    choices: dict[str, str | int | bool] = Field(default_factory=dict,
+                                                description="option → value, applied in this order")
+
+
+@router.post("/configure/{product_model}", tags=["configure"],
+             summary="Configure a product: possible values, why others are not, and the fewest choices to undo")
+def configure(product_model: str, request: ConfigureRequest, host: HostDep, user: Viewer,
+              http: Request) -> JSONResponse:
+    return JSONResponse(plain(http.app.state.configurators.answer(product_model, request.choices)))
+
+
 # -- orders ----------------------------------------------------------------------------------------------
 @router.post("/orders", tags=["orders"], status_code=201, openapi_extra=_ORDER_BODY,
              summary="Capture an order: defaults, configuration check, price, validation, promise, save")

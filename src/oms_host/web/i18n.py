@@ -55,7 +55,8 @@ _FR = {
     "Viewed documents and decisions": "Documents consultés et décisions", "Printed on": "Imprimé le",
     "Bill to": "Facturer à", "Ship to": "Livrer à", "Configure": "Configurer", "Frame size": "Taille du cadre",
     "Colour": "Couleur", "E-motor": "Moteur électrique", "Battery (Wh)": "Batterie (Wh)",
-    "requires approval": "à approuver", "Hold reasons": "Motifs de blocage", "Payment terms": "Conditions",
+    "requires approval": "à approuver", "Not possible now": "Impossible pour l'instant", "Choose": "Choisir",
+    "undoing": "en annulant", "Hold reasons": "Motifs de blocage", "Payment terms": "Conditions",
 }
 
 _STATUS_FR = {"entered": "saisie", "booked": "réservée", "backordered": "en rupture", "on_hold": "bloquée",

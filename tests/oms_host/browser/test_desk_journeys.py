@@ -31,16 +31,28 @@ def test_configure_price_and_order_a_bike_then_find_it_in_the_list_and_reports(p
     page.goto(page.base + "/orders/new")
     page.select_option("#customer", "C-0001")
     row = page.locator(".line-row").first
-    expect(row.locator(".opts")).to_be_visible()              # the trail bike is configurable
-    expect(row.locator(".battery")).to_be_hidden()            # no battery without the e-motor
+    motor = row.locator('select[data-var="motor"]')
+    expect(motor).to_be_visible()                              # the trail bike is configurable
     expect(page.locator("#total")).not_to_have_text("—")
     before = page.locator("#total").inner_text()
-    row.locator('[data-option="motor"]').check()
-    expect(row.locator(".battery")).to_be_visible()
+    motor.select_option("true")
+    battery = row.locator('select[data-var="battery_wh"]')
+    expect(battery.locator("option")).to_have_count(4)         # only the possible sizes: 375 to 750 Wh
     expect(page.locator("#total")).not_to_have_text(before)   # the live price follows the configuration
+    row.locator(".why-not summary").click()                    # an S frame is not possible with the motor ...
+    fix = row.locator('.fix[data-var="frame_size"][data-value="S"]')
+    expect(fix).to_contain_text("motor = true")
+    expect(row.locator(".why-not")).to_contain_text("no room for the mid-drive motor")
+    page.screenshot(path=str(screenshots / "00-configurator-conflict.png"), full_page=True)
+    fix.click()                                                # ... and one click takes the motor off
+    expect(row.locator('select[data-var="frame_size"]')).to_have_value("S")
+    expect(row.locator('select[data-var="motor"]')).to_have_value("false")
+    row.locator('select[data-var="frame_size"]').select_option("L")
+    row.locator('select[data-var="motor"]').select_option("true")
+    expect(battery).to_be_visible()
     row.locator(".qty").fill("2")
     page.locator("#price-lines details summary").first.click()
-    expect(page.locator("#price-lines .waterfall table").first).to_be_visible()
+    expect(page.locator("#price-lines .waterfall table").first).to_contain_text("mid-drive e-motor")
     expect(row.locator(".promise")).to_contain_text(re.compile(r"(DE-KS|FR-LY|NL-VE)"))
     page.screenshot(path=str(screenshots / "01-order-entry.png"), full_page=True)
     page.click("#submit-order")

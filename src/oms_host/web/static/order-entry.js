@@ -21,25 +21,69 @@
     schedule();
   }
 
+  // -- the configurator: only possible values are offered; a value that is not possible says why,
+  //    and one click chooses it anyway by undoing the fewest earlier choices (server: /api/configure).
   function refreshOptions(row) {
-    const configurable = $(".sku", row).value in T.configurable;
-    $(".opts", row).hidden = !configurable;
-    // only possible values are offered: a battery exists only with the e-motor
-    $(".battery", row).hidden = !$('[data-option="motor"]', row).checked;
+    const model = T.configurable[$(".sku", row).value];
+    $(".opts", row).hidden = !model;
+    if (!model) { row.answer = null; return; }
+    if (row.model !== model) { row.model = model; row.choices = {}; }
+    configure(row);
+  }
+
+  async function configure(row) {
+    const result = await post("/api/configure/" + encodeURIComponent(row.model), {choices: row.choices || {}});
+    if (result.status !== 200) return;
+    row.answer = result.data;
+    row.choices = Object.assign({}, result.data.choices);
+    renderOptions(row);
+    schedule();
+  }
+
+  function renderOptions(row) {
+    const a = row.answer, box = $(".opts", row);
+    let html = `<span class="muted">${escapeHtml(T.labels.configure)} ${escapeHtml(a.label)}:</span>`;
+    a.rejected.forEach((r) => { html += `<div class="field-problem">${escapeHtml(r.explanation)}</div>`; });
+    const impossible = [];
+    a.variables.forEach((v) => {
+      const current = v.chosen !== null ? v.chosen : a.completion[v.name];
+      const options = v.values.filter((x) => x.possible).map((x) =>
+        `<option value="${escapeHtml(x.value)}" ${x.value === current ? "selected" : ""}>${escapeHtml(x.label)}</option>`).join("");
+      html += `<label>${escapeHtml(v.label)} <select class="opt" data-var="${escapeHtml(v.name)}">${options}</select></label>`;
+      v.values.filter((x) => !x.possible && x.why_not && x.fixable).forEach((x) => impossible.push([v, x]));
+    });
+    if (impossible.length) {
+      html += `<details class="why-not"><summary>${escapeHtml(T.labels.notPossible)} (${impossible.length})</summary><ul>`;
+      impossible.forEach(([v, x]) => {
+        const undo = x.undo.map((u) => `${u.variable} = ${u.value}`).join(", ");
+        html += `<li>${escapeHtml(x.why_not)} <button type="button" class="secondary fix" data-var="${escapeHtml(v.name)}"
+          data-value="${escapeHtml(x.value)}" data-undo='${escapeHtml(JSON.stringify(x.undo))}'>${escapeHtml(T.labels.choose)}
+          ${escapeHtml(v.label)} = ${escapeHtml(x.label)}${undo ? " (" + escapeHtml(T.labels.undoing) + " " + escapeHtml(undo) + ")" : ""}</button></li>`;
+      });
+      html += "</ul></details>";
+    }
+    box.innerHTML = html;
+  }
+
+  function typedOptions(answer) {
+    const options = {};
+    answer.variables.forEach((v) => {
+      const value = answer.completion[v.name];
+      if (value === undefined) return;
+      if (value === "true" || value === "false") options[v.name] = value === "true";
+      else if (v.kind === "integer" || v.kind === "quantity") options[v.name] = Number(value);
+      else options[v.name] = value;
+    });
+    return options;
   }
 
   function draft() {
     const lines = [...linesBox.children].map((row) => {
       const line = {line_id: row.dataset.lineId, sku: $(".sku", row).value, quantity: $(".qty", row).value || "0"};
-      if (!$(".opts", row).hidden) {
+      if (!$(".opts", row).hidden && row.answer) {
         line.kind = "configured";
-        line.product_model = T.configurable[line.sku];
-        line.options = {};
-        row.querySelectorAll(".opt").forEach((el) => {
-          if (el.closest("[hidden]")) return;
-          const name = el.dataset.option;
-          line.options[name] = el.type === "checkbox" ? el.checked : (name === "battery_wh" ? Number(el.value) : el.value);
-        });
+        line.product_model = row.model;
+        line.options = typedOptions(row.answer);
       }
       return line;
     });
@@ -138,12 +182,24 @@
 
   document.addEventListener("change", (event) => {
     const row = event.target.closest(".line-row");
-    if (row) refreshOptions(row);
+    if (row && event.target.matches("select.opt")) {
+      row.choices[event.target.dataset.var] = event.target.value;
+      configure(row);
+      return;
+    }
+    if (row && event.target.matches(".sku")) refreshOptions(row);
     schedule();
   });
   document.addEventListener("input", (event) => { if (event.target.matches(".qty, #discount")) schedule(); });
   linesBox.addEventListener("click", (event) => {
     if (event.target.matches(".remove")) { event.target.closest(".line-row").remove(); schedule(); }
+    const fix = event.target.closest(".fix");
+    if (fix) {  // the one-click fix: undo the fewest earlier choices, then choose the value
+      const row = fix.closest(".line-row");
+      JSON.parse(fix.dataset.undo).forEach((u) => { delete row.choices[u.variable]; });
+      row.choices[fix.dataset.var] = fix.dataset.value;
+      configure(row);
+    }
   });
   $("#add-line").addEventListener("click", () => addLine());
   $("#submit-order").addEventListener("click", submit);
