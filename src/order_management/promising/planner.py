@@ -168,7 +168,11 @@ def _option(ctx: _Context, line: DemandLine, location: str, quantity: int,
         have = max(picture.available(consumer, d) for d in [start, *picture.usable_dates(consumer)])
     within = (f" within the ATP time fence ({_days(policy.atp_time_fence_days)})"
               if policy.atp_time_fence_days is not None else "")
-    return f"{location} has only {have} of {quantity} x {line.item}{within}"
+    beyond = ""
+    if fence_end is not None and (later := picture.earliest(consumer, quantity, fence_end)):
+        refs = ", ".join(ref for ref, _ in picture.refs_entering(consumer, later))
+        beyond = f" (enough from {later.isoformat()}" + (f", when {refs} arrives" if refs else "") + ")"
+    return f"{location} has only {have} of {quantity} x {line.item}{within}{beyond}"
 
 
 def _available_by(ctx: _Context, line: DemandLine, location: str, day: dt.date) -> int:

@@ -301,6 +301,9 @@ def test_stock_can_ship_on_a_requested_date_beyond_the_time_fence(rules):
     line = check_availability(store, order("DE-17", too_many), rules, as_of=AS_OF).line("1")
     # PO-far lands beyond the 60-day fence: Germany splits, so 4 ship (a part of 1 is too small), 2 wait
     assert (line.status, line.promised_quantity, line.backordered) == (LineStatus.PARTIAL, 4, 2)
+    whole = check_availability(store, order("FR-17", too_many, country="FR"), rules, as_of=AS_OF).line("1")
+    assert (f"DE-KS has only 5 of 6 x LOCK-U within the ATP time fence (60 days) "
+            f"(enough from {day(80).isoformat()}, when PO-far arrives)") in whole.reason
 
 
 def test_a_later_requested_date_names_the_receipt_it_relies_on(rules):
