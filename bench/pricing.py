@@ -18,7 +18,12 @@ Targets (issue 4): matching ≥ 1/3 of (a)'s speed, ≥ 20× (b); p95 ≤ 5 ms p
 20-line order.
 
     python bench/pricing.py            # the issue's sizes
-    python bench/pricing.py --quick    # 2,000 SKUs, 200 rules, 10,000 lines
+    python bench/pricing.py --quick    # 2,000 SKUs, 200 rules, 10,000 lines: a smoke run
+
+The targets are stated for the full sizes; with --quick's 200 rules durable-rules
+holds them in one small ruleset and sits right at the 20x line.
+Figures are CPU seconds of this process (the machine is shared, and CPU time is
+what other tenants cannot inflate); wall time is printed beside them.
 """
 
 from __future__ import annotations
@@ -296,7 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  load + compile rulesets : {load_s:.2f} s")
 
     # 1. full pricing throughput
-    cpu, wall, _ = timed(lambda: [price_order(o, priced_rules, AS_OF) for o in orders])
+    def price_all() -> None:
+        for o in orders:  # results are dropped: keeping 100,000 priced lines alive only feeds the GC
+            price_order(o, priced_rules, AS_OF)
+
+    cpu, wall, _ = timed(price_all)
     print(f"  full pricing            : {n_lines / cpu:,.0f} lines/s CPU ({cpu:.1f} s; wall {wall:.1f} s; "
           "orders validated beforehand)")
 
