@@ -54,13 +54,32 @@ class InvalidAmountError(PricingError, ValueError):
 
 
 class PricingEvaluationError(PricingError, ValueError):
-    """Pricing an order failed; ``loc`` is the pydantic-style path into the order."""
+    """Pricing an order failed; ``loc`` is the pydantic-style path into the order.
+
+    ``problems`` lists every ``(loc, message)`` found (one, unless a stage reports
+    several at once, like every line without a price).
+    """
 
     def __init__(self, message: str, loc: tuple[str | int, ...] = ()) -> None:
         self.loc = loc
         self.message = message
-        where = ".".join(str(p) for p in loc)
-        super().__init__(f"{where}: {message}" if where else message)
+        self.problems: list[tuple[tuple[str | int, ...], str]] = [(loc, message)]
+        super().__init__(_located(loc, message))
+
+    @classmethod
+    def all(cls, problems: list[tuple[tuple[str | int, ...], str]]) -> PricingEvaluationError:
+        """One error carrying several problems; its text lists them all."""
+        loc, message = problems[0]
+        error = cls(message, loc)
+        error.problems = list(problems)
+        if len(problems) > 1:
+            error.args = ("; ".join(_located(lc, m) for lc, m in problems),)
+        return error
+
+
+def _located(loc: tuple[str | int, ...], message: str) -> str:
+    where = ".".join(str(p) for p in loc)
+    return f"{where}: {message}" if where else message
 
 
 class NoPriceError(PricingEvaluationError, LookupError):

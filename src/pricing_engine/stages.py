@@ -144,6 +144,7 @@ class PriceListStage:
 
     def run(self, state: PricingState) -> None:
         lists = candidate_lists(state)
+        missing: list[tuple[tuple[str | int, ...], str]] = []
         for wl in state.lines:
             if wl.service is not None:
                 continue
@@ -160,11 +161,12 @@ class PriceListStage:
                     self._simple(state, wl, pl, entry, rate, trail)
                 break
             else:
-                raise NoPriceError(
-                    f"no price list in force prices SKU {wl.sku!r}"
-                    + (f" (category {wl.category!r})" if wl.category else "")
-                    + f" for this customer, channel and currency {state.currency}",
-                    ("lines", wl.index, "sku"))
+                missing.append((("lines", wl.index, "sku"),
+                                f"no price list in force prices SKU {wl.sku!r}"
+                                + (f" (category {wl.category!r})" if wl.category else "")
+                                + f" for this customer, channel and currency {state.currency}"))
+        if missing:  # every unpriced line at once, the first one's location on the error
+            raise NoPriceError.all(missing)
 
     @staticmethod
     def _simple(state: PricingState, wl: WorkLine, pl: PriceList, entry: PriceEntry,

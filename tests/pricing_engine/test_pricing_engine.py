@@ -499,3 +499,10 @@ def test_best_of_compares_order_rules_after_their_caps():
           - {id: small, type: amount, level: order, value: 10.00, exclusive_group: g}
         """))
     assert [p.rule for p in price(rules, [{"sku": "A"}]).promotions] == ["small"]
+
+
+def test_every_unpriced_line_is_reported_at_once():
+    with pytest.raises(NoPriceError) as info:
+        price(bundle(BASE), [{"sku": "X1"}, {"sku": "A"}, {"sku": "X2"}])
+    assert [loc for loc, _ in info.value.problems] == [("lines", 0, "sku"), ("lines", 2, "sku")]
+    assert "lines.0.sku" in str(info.value) and "lines.2.sku" in str(info.value)
