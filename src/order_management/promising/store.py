@@ -131,7 +131,6 @@ class InMemoryReservationStore:
         self._lock = threading.Lock()
         self._positions: dict[SupplyKey, SupplyPosition] = {}
         self._versions: dict[SupplyKey, int] = {}
-        self._committed: dict[SupplyKey, dict[str, tuple[Commitment, ...]]] = {}
         # what snapshots return: units per (pool, demand class, ship date), kept up to date on every write
         self._aggregates: dict[SupplyKey, dict[tuple[str, str, dt.date, dt.date], int]] = {}
         self._summed_cache: dict[SupplyKey, tuple[Commitment, ...]] = {}
@@ -211,10 +210,8 @@ class InMemoryReservationStore:
             for key in touched:
                 old, group = old_by_key.get(key, []), by_key.get(key, [])
                 if old:
-                    del self._committed[key][reservation.id]
                     self._aggregate(key, old, -1)
                 if group:
-                    self._committed.setdefault(key, {})[reservation.id] = tuple(group)
                     self._aggregate(key, group, +1)
                 self._totals[key] = (self._totals.get(key, 0) - sum(c.quantity for c in old)
                                      + sum(c.quantity for c in group))
@@ -241,12 +238,7 @@ class InMemoryReservationStore:
             kept = tuple(c for c in reservation.commitments if c.line_id not in lines)
             released_planned = tuple(p for p in reservation.planned if p.line_id in lines)
             kept_planned = tuple(p for p in reservation.planned if p.line_id not in lines)
-            for key in {c.key for c in released}:
-                remaining = tuple(c for c in kept if c.key == key)
-                if remaining:
-                    self._committed[key][reservation_id] = remaining
-                else:
-                    del self._committed[key][reservation_id]
+            for key in sorted({c.key for c in released}):
                 self._totals[key] = (self._totals[key]
                                      - sum(c.quantity for c in released if c.key == key))
                 self._aggregate(key, [c for c in released if c.key == key], -1)
