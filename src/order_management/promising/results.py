@@ -212,7 +212,7 @@ def _freeze(mapping: Mapping) -> Mapping:  # type: ignore[type-arg]
 class AvailabilitySnapshot:
     """A consistent read of supply, commitments and versions for some keys.
 
-    Commitments may be summed per (pool, demand class, ship date), as the
+    Commitments may be summed per (pool, demand class, ship and supply dates), as the
     in-memory store does; every computation reads only those fields and the
     quantity. Every key has a version; an unknown key is at version 0. Any write that
     touches a key (supply put, reserve, release) increments it, so a plan made

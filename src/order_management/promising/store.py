@@ -131,7 +131,7 @@ class InMemoryReservationStore:
         self._lock = threading.Lock()
         self._positions: dict[SupplyKey, SupplyPosition] = {}
         self._versions: dict[SupplyKey, int] = {}
-        # what snapshots return: units per (pool, demand class, ship date), kept up to date on every write
+        # what snapshots return: units per (pool, demand class, ship date, supply date), kept up to date on every write
         self._aggregates: dict[SupplyKey, dict[tuple[str, str, dt.date, dt.date], int]] = {}
         self._summed_cache: dict[SupplyKey, tuple[Commitment, ...]] = {}
         self._totals: dict[SupplyKey, int] = {}
