@@ -506,3 +506,18 @@ def test_every_unpriced_line_is_reported_at_once():
         price(bundle(BASE), [{"sku": "X1"}, {"sku": "A"}, {"sku": "X2"}])
     assert [loc for loc, _ in info.value.problems] == [("lines", 0, "sku"), ("lines", 2, "sku")]
     assert "lines.0.sku" in str(info.value) and "lines.2.sku" in str(info.value)
+
+
+@pytest.mark.parametrize(("condition", "filed", "applies"), [
+    ("line.sku = 'A' and line.quantity >= 1", {"A"}, {"A": True, "B": False}),
+    ("line.sku in ['A', 'B']", {"A", "B"}, {"A": True, "B": True}),
+    ("line.sku != 'A'", None, {"A": False, "B": True}),
+    ("line.sku = 'A' or line.quantity > 5", None, {"A": True, "B": False}),
+    ("not (line.sku = 'B')", None, {"A": True, "B": False}),
+])
+def test_rules_are_filed_only_under_skus_their_condition_requires(condition, filed, applies):
+    rules = bundle(BASE, promos(f'- {{id: r, type: percent, value: 10, condition: "{condition}"}}\n'))
+    (index,) = [r.artefact for r in rules.rulesets if r.kind == "discount_rules"]
+    assert (set(index.by_sku) or None) == filed
+    p = price(rules, [{"sku": "A"}, {"sku": "B"}])
+    assert {ln.sku: ln.discount_total > 0 for ln in p.lines} == applies
