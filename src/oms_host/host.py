@@ -10,13 +10,17 @@ Everything is passed in or read from the environment here, once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from oms_host.kinds import all_kinds
 from oms_host.storage import Database, OrderEvents, SqlCustomerDirectory, SqlReservationStore, SqlUnitOfWork
+from oms_host.storage.schema import orders
 from order_management import (
     Clock,
     ConfiguratorProducts,
@@ -68,6 +72,28 @@ class Host:
         for position in positions:
             self.supply.put_supply(position)
 
+    def release_orphaned_reservations(self, older_than: dt.timedelta = dt.timedelta(minutes=10)) -> list[str]:
+        """Give back reservations whose order was never saved (the process died in between).
+
+        Capture reserves, then saves the order; a crash between the two leaves
+        a reservation (keyed by the order id) with no order. Only reservations
+        older than ``older_than`` are considered, so a capture in flight in
+        another process is never touched. Returns the ids released.
+        """
+        candidates = self.supply.made_before(self.clock.now() - older_than)
+        if not candidates:
+            return []
+        with self.db.read() as connection:
+            saved = set(connection.execute(sa.select(orders.c.order_id).where(
+                orders.c.order_id.in_(candidates))).scalars())
+        released = []
+        for reservation_id in candidates:
+            if reservation_id not in saved:
+                with contextlib.suppress(LookupError):
+                    self.supply.release(reservation_id)
+                    released.append(reservation_id)
+        return released
+
     def close(self) -> None:
         self.db.dispose()
 
@@ -82,7 +108,7 @@ def open_host(database_url: str | None = None, rulesets: str | Path | None = Non
         bundle = load_ruleset_dir(rulesets or default_rulesets(), all_kinds())
     clock = clock or SystemClock()
     customers = SqlCustomerDirectory(db)
-    supply = SqlReservationStore(db)
+    supply = SqlReservationStore(db, clock.now)
     service = OrderService(
         rules=order_rules_from(bundle),
         customers=customers,

@@ -25,6 +25,9 @@ def run(args: argparse.Namespace) -> int:
     from oms_host.host import open_host
 
     host = open_host(args.database, args.rulesets)
+    orphans = host.release_orphaned_reservations()
+    if orphans:
+        print(f"released {len(orphans)} reservation(s) whose order was never saved: {', '.join(orphans[:10])}")
     credentials = ensure_demo_users(Users(host.db))
     app = create_app(host)
     url = f"http://{args.host}:{args.port}/"

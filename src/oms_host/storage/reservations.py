@@ -22,7 +22,7 @@ databases, and a multi-process test on PostgreSQL checks nothing is oversold.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,8 +70,9 @@ def _commitment(row: Any) -> Commitment:
 class SqlReservationStore:
     """Supply and reservations in the host app's database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, now: Callable[[], dt.datetime] | None = None) -> None:
         self.db = db
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
     # -- reads -----------------------------------------------------------------------------------
     def snapshot(self, items: Iterable[str]) -> AvailabilitySnapshot:
@@ -137,6 +138,13 @@ class SqlReservationStore:
                           sa.func.sum(supply_commitments.c.quantity).label("units"))
                 .group_by(supply_commitments.c.item, supply_commitments.c.location))}
         return [(SupplyPosition.model_validate(r.position), totals.get((r.item, r.location), 0)) for r in rows]
+
+    def made_before(self, moment: dt.datetime) -> list[str]:
+        """Ids of the reservations made before ``moment`` (oldest first)."""
+        with self.db.read() as connection:
+            return list(connection.execute(
+                sa.select(promise_reservations.c.id).where(promise_reservations.c.created_at < moment)
+                .order_by(promise_reservations.c.created_at)).scalars())
 
     # -- writes ----------------------------------------------------------------------------------
     def put_supply(self, position: SupplyPosition, expected_version: int | None = None) -> int:
@@ -207,7 +215,7 @@ class SqlReservationStore:
                     with connection.begin_nested():
                         connection.execute(promise_reservations.insert().values(
                             id=reservation.id, reference=reservation.reference,
-                            planned=_planned_json(reservation.planned)))
+                            planned=_planned_json(reservation.planned), created_at=self._now()))
                 except sa.exc.IntegrityError:
                     raise DuplicateReservationError(f"reservation {reservation.id!r} already exists") from None
             if reservation.commitments:

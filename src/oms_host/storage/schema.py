@@ -160,6 +160,7 @@ promise_reservations = sa.Table(
     sa.Column("id", sa.String(100), primary_key=True),
     sa.Column("reference", sa.String(100), nullable=False),
     sa.Column("planned", sa.JSON, nullable=False),
+    sa.Column("created_at", _TS),  # migration 0004: finds reservations orphaned by a crash
 )
 
 supply_commitments = sa.Table(
