@@ -109,7 +109,7 @@ def build_result(state: PricingState) -> PricedOrder:
                     rate=rate.rate if rate.kind is TaxKind.PERCENT else None,
                     amount_per_unit=(rate.amount_per_unit
                                      if rate.kind is TaxKind.FIXED_PER_UNIT else None),
-                    amount=at(t.amount, f"{where} {rate.id}")))
+                    amount=at(t.amount, f"{where} {rate.id}"), group=rate.group))
                 s = tax_sums.setdefault(rate.id, [rate, _ZERO, _ZERO])
                 s[1] += quantize(t.base, cur, RoundingMode.HALF_UP)
                 s[2] += at(t.amount, f"{where} {rate.id}")
@@ -166,7 +166,8 @@ def build_result(state: PricingState) -> PricedOrder:
         order_id=state.order.id, currency=cur, as_of=state.as_of, lines=tuple(lines),
         taxes=tuple(TaxSummary(tax_id=k, name=v[0].name,
                                rate=v[0].rate if v[0].kind is TaxKind.PERCENT else None,
-                               base=v[1], amount=v[2]) for k, v in sorted(tax_sums.items())),
+                               base=v[1], amount=v[2], group=v[0].group)
+                    for k, v in sorted(tax_sums.items())),
         promotions=tuple(state.promotions), totals=totals,
         requires_approval=bool(reasons), approval_reasons=tuple(reasons),
         warnings=tuple(dict.fromkeys(state.warnings)), rulesets=state.rules.refs,

@@ -211,6 +211,7 @@ class TaxDetail(BaseModel):
     rate: Decimal | None = None
     amount_per_unit: Decimal | None = None
     amount: Decimal
+    group: str | None = None
 
 
 class ChargeLine(BaseModel):
@@ -275,6 +276,7 @@ class TaxSummary(BaseModel):
     rate: Decimal | None
     base: Decimal
     amount: Decimal
+    group: str | None = None
 
 
 class AppliedPromotion(BaseModel):

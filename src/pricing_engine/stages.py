@@ -10,6 +10,7 @@ Protocol and the invariants they keep.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -952,9 +953,7 @@ class TaxStage:
                     rate = t.rate
                     if rate.kind is TaxKind.FIXED_PER_UNIT and t.currency != cur:
                         conv = state.rate_for(t.currency or cur, ("lines", wl.index))
-                        rate = TaxRate(rate.id, rate.name, rate.kind, rate.rate,
-                                       _CTX.multiply(rate.amount_per_unit, conv), rate.compounds,
-                                       rate.source)
+                        rate = replace(rate, amount_per_unit=_CTX.multiply(rate.amount_per_unit, conv))
                     rates.append(rate)
                     first = first or ts
             if first is None:

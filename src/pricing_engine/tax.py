@@ -62,6 +62,7 @@ class TaxRate:
     amount_per_unit: Decimal = _ZERO
     compounds: bool = False
     source: str = ""  # "ruleset@version" that defined it, for the waterfall
+    group: str | None = None  # e.g. all the taxes of one US state: reported together
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,11 +125,11 @@ def compile_tax_rules(model: TaxRulesFile, ctx: CompileContext) -> TaxRuleSet:
             cond = compiled.fn if compiled is not None else None
         if t.rate is not None:
             rate = TaxRate(t.id, t.name or f"{t.id} {t.rate}%", TaxKind.PERCENT, rate=t.rate,
-                           compounds=t.compounds, source=ref)
+                           compounds=t.compounds, source=ref, group=t.group)
         else:
             rate = TaxRate(t.id, t.name or t.id, TaxKind.FIXED_PER_UNIT,
                            amount_per_unit=t.amount_per_unit or Decimal(0),
-                           compounds=t.compounds, source=ref)
+                           compounds=t.compounds, source=ref, group=t.group)
         exempt = {"*", t.id, *(t.exemption_codes)}
         if t.group:
             exempt.add(t.group)
