@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from . import promising as pr
 from .errors import FieldProblem, OrderValidationError
@@ -70,18 +71,33 @@ class SupplyPromiser:
     def check(self, order: Order, customer: Customer, as_of: dt.date,
               lead_times: Mapping[str, int] | None = None) -> list[LinePromise]:
         request = demand_request(order, customer, lead_times)
-        plan = pr.check_availability(self.store, request, self.rules, as_of=as_of) if request else None
+        try:
+            plan = pr.check_availability(self.store, request, self.rules, as_of=as_of) if request else None
+        except pr.PromisingInputError as exc:
+            raise OrderValidationError([_problem(exc)]) from None
         return _promises(order, plan, as_of)
 
     def reserve(self, order: Order, customer: Customer, as_of: dt.date,
                 lead_times: Mapping[str, int] | None = None) -> list[LinePromise]:
+        return self._commit(pr.promise, order, customer, as_of, lead_times)
+
+    def repromise(self, order: Order, customer: Customer, as_of: dt.date,
+                  lead_times: Mapping[str, int] | None = None) -> list[LinePromise]:
+        request = demand_request(order, customer, lead_times)
+        if request is None:  # nothing left to supply: give back what the old version held
+            self.release(order.order_id)
+            return _promises(order, None, as_of)
+        return self._commit(pr.repromise, order, customer, as_of, lead_times)
+
+    def _commit(self, how: Any, order: Order, customer: Customer, as_of: dt.date,
+                lead_times: Mapping[str, int] | None) -> list[LinePromise]:
         request = demand_request(order, customer, lead_times)
         if request is None:
             return _promises(order, None, as_of)
         try:
-            result = pr.promise(self.store, request, self.rules, as_of=as_of, reservation_id=order.order_id)
+            result = how(self.store, request, self.rules, as_of=as_of, reservation_id=order.order_id)
         except pr.PromisingInputError as exc:
-            raise OrderValidationError([FieldProblem(_path(exc.loc), str(exc), "promising")]) from None
+            raise OrderValidationError([_problem(exc)]) from None
         return _promises(order, result.plan, as_of)
 
     def release(self, order_id: str) -> None:
@@ -90,11 +106,15 @@ class SupplyPromiser:
             self.store.release(order_id)
 
 
-def _path(loc: tuple[str | int, ...]) -> str:
+def _problem(error: pr.PromisingInputError) -> FieldProblem:
+    """A promising input error on the order's own field (the demand class is the customer's)."""
+    loc = tuple(error.loc)
+    if loc[:1] == ("demand_class",):
+        return FieldProblem("customer_id", f"the customer's demand class: {error}", "promising")
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "order"
+    return FieldProblem(text or "order", str(error), "promising")
 
 
 def _promises(order: Order, plan: pr.PromisePlan | None, as_of: dt.date) -> list[LinePromise]:
@@ -107,9 +127,9 @@ def _promises(order: Order, plan: pr.PromisePlan | None, as_of: dt.date) -> list
                                         "a service: nothing to reserve"))
             continue
         ship_from = tuple((s.location, Decimal(s.quantity)) for s in found.shipments)
-        if found.status in (pr.LineStatus.ON_TIME, pr.LineStatus.DELAYED):
-            status = LinePromiseStatus.RESERVED
-        else:
-            status = LinePromiseStatus.BACKORDERED
+        status = {pr.LineStatus.ON_TIME: LinePromiseStatus.RESERVED,
+                  pr.LineStatus.DELAYED: LinePromiseStatus.RESERVED,
+                  pr.LineStatus.PARTIAL: LinePromiseStatus.PARTIAL,
+                  pr.LineStatus.BACKORDERED: LinePromiseStatus.BACKORDERED}[found.status]
         promises.append(LinePromise(line.line_id, status, found.promised_on, ship_from, found.reason))
     return promises

@@ -115,7 +115,8 @@ class UnitOfWork(Protocol):
 
 class LinePromiseStatus(StrEnum):
     RESERVED = "reserved"        # supply is reserved; ships from ``ship_from`` on ``promised_date``
-    BACKORDERED = "backordered"  # not enough supply now; ``promised_date`` is the expected date
+    PARTIAL = "partial"          # part is reserved (``ship_from``), the rest waits for supply
+    BACKORDERED = "backordered"  # not enough supply now; ``promised_date`` is the expected date, if any
     UNLIMITED = "unlimited"      # services and infinite-supply items: nothing to reserve
 
 
@@ -159,6 +160,15 @@ class Promiser(Protocol):
     def reserve(self, order: Order, customer: Customer, as_of: dt.date,
                 lead_times: Mapping[str, int] | None = None) -> list[LinePromise]:
         """Promise and reserve atomically; never oversells."""
+        ...
+
+    def repromise(self, order: Order, customer: Customer, as_of: dt.date,
+                  lead_times: Mapping[str, int] | None = None) -> list[LinePromise]:
+        """Promise a revised order again, swapping its reservation atomically.
+
+        The order keeps its units while it is re-planned: nobody can take
+        them between the old reservation and the new one.
+        """
         ...
 
     def release(self, order_id: str) -> None:

@@ -174,8 +174,7 @@ class OrderService:
         after, applied = self.rules.apply_defaults(after, customer, as_of)
         after, lead_times = self._configure(after)
         pricing, warnings, holds = self._check(after, customer, as_of)
-        self.promiser.release(order_id)
-        promises = self.promiser.reserve(after, customer, as_of, lead_times)
+        promises = self.promiser.repromise(after, customer, as_of, lead_times)
         after = _with_promises(after, promises)
         after = after.model_copy(update={"status": _status(after, pricing.requires_approval, holds)})
         revision = Revision(after.version, now, actor, reason, tuple(changed), after)
@@ -308,6 +307,7 @@ def _with_promises(order: Order, promises: list[LinePromise]) -> Order:
             continue
         status = {LinePromiseStatus.RESERVED: LineStatus.RESERVED,
                   LinePromiseStatus.UNLIMITED: LineStatus.RESERVED,
+                  LinePromiseStatus.PARTIAL: LineStatus.BACKORDERED,
                   LinePromiseStatus.BACKORDERED: LineStatus.BACKORDERED}[promise.status]
         ship_from = promise.ship_from[0][0] if promise.ship_from else None
         lines.append(line.model_copy(update={"status": status, "promised_date": promise.promised_date,

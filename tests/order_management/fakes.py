@@ -20,7 +20,7 @@ class StockPromiser:
         self.location = location
         self.lead_days = lead_days
         self.reserved: dict[str, list[tuple[str, Decimal]]] = {}
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
 
     def _promise(self, order: Order, as_of: dt.date, commit: bool) -> list[LinePromise]:
         with self.lock:
@@ -50,6 +50,11 @@ class StockPromiser:
 
     def reserve(self, order: Order, customer: Customer, as_of: dt.date, lead_times=None) -> list[LinePromise]:
         return self._promise(order, as_of, commit=True)
+
+    def repromise(self, order: Order, customer: Customer, as_of: dt.date, lead_times=None) -> list[LinePromise]:
+        with self.lock:  # release and reserve again under one hold of the lock
+            self.release(order.order_id)
+            return self._promise(order, as_of, commit=True)
 
     def release(self, order_id: str) -> None:
         with self.lock:
