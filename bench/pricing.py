@@ -332,14 +332,14 @@ def main(argv: list[str] | None = None) -> int:
     envs = [match_env(o, prices) for o in orders]
     indexes = priced_rules.discounts
     hand = hand_written(rules)
-    half = len(orders) // 2  # interleaved halves, so drift on a shared machine hits both alike
-    h1, _, hand_out = timed(lambda: hand(envs[:half]))
-    e1, _, ours_out = timed(lambda: engine_matching(indexes, orders[:half], envs[:half]))
-    e2, _, ours_out2 = timed(lambda: engine_matching(indexes, orders[half:], envs[half:]))
-    h2, _, hand_out2 = timed(lambda: hand(envs[half:]))
-    ours_s, hand_s = e1 + e2, h1 + h2
-    ours_all = ours_out + ours_out2
-    if ours_all != hand_out + hand_out2:
+    # best of three interleaved rounds each, so a burst from another tenant hits neither alone
+    ours_s = hand_s = float("inf")
+    for _ in range(3):
+        h, _, hand_out = timed(lambda: hand(envs))
+        e, _, ours_out = timed(lambda: engine_matching(indexes, orders, envs))
+        ours_s, hand_s = min(ours_s, e), min(hand_s, h)
+    ours_all = ours_out
+    if ours_all != hand_out:
         print("MISMATCH: the engine and the hand-written matcher disagree")
         return 1
     matched = sum(1 for x in ours_all if x)
@@ -360,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     durable, n_rulesets = made
     warm_cpu, _, _ = timed(lambda: durable(sample_envs[:1]))  # durable builds its network on first use
     dur_s, _, dur_out = timed(lambda: durable(sample_envs))
+    dur_s = min(dur_s, timed(lambda: durable(sample_envs))[0])  # best of two, like the others
     if dur_out != ours_all[:count]:
         print("MISMATCH: the engine and durable-rules disagree")
         return 1

@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any, Literal
 
 import sympy
@@ -172,6 +173,7 @@ class CompiledDiscount:
     needs_line_env: bool
     check: Callable[[Mapping[str, Any]], Any] | None = None  # the bare fast form of condition
     excludes: bool = False  # applies_to has exclusions (the index alone does not decide)
+    universal: bool = False  # eligible for every order: no dates, segmentation or money
     file_skus: frozenset[str] | None = None  # index keys: from applies_to or the condition
     file_categories: frozenset[str] | None = None
     required_segments: frozenset[str] | None = None  # the condition needs one of these
@@ -241,8 +243,7 @@ def eligibility(
     return eligible
 
 
-def _order_key(rule: CompiledDiscount) -> tuple[int, int, str, int]:
-    return rule.order_key
+_ORDER_KEY = attrgetter("order_key")
 
 
 class OrderMatcher:
@@ -275,10 +276,13 @@ class OrderMatcher:
                 if not group:
                     continue
                 for r in group:
-                    ok = cache.get(id(r))
-                    if ok is None:
-                        ok = cache[id(r)] = eligible(r)
-                    if ok and (not r.excludes or r.selects(sku, category)):
+                    if not r.universal:
+                        ok = cache.get(id(r))
+                        if ok is None:
+                            ok = cache[id(r)] = eligible(r)
+                        if not ok:
+                            continue
+                    if not r.excludes or r.selects(sku, category):
                         out.append(r)
         for r in self._unfiled:
             if not r.excludes or r.selects(sku, category):
@@ -287,7 +291,7 @@ class OrderMatcher:
             if r.selects(sku, category) and eligible(r):
                 out.append(r)
         if len(out) > 1:
-            out.sort(key=_order_key)
+            out.sort(key=_ORDER_KEY)
         return out
 
     def matching(self, sku: str, category: str | None, env: Mapping[str, Any]) -> list[CompiledDiscount]:
@@ -444,6 +448,9 @@ def compile_discount_rules(model: DiscountRulesFile, ctx: CompileContext) -> Dis
             needs_line_env=any(s.startswith("line.") for s in symbols),
             file_skus=file_skus, file_categories=file_cats, required_segments=req_segs,
             check=getattr(cond_fn, "__wrapped__", cond_fn),
+            universal=(d.valid_from is None and d.valid_to is None and req_segs is None
+                       and not any(Matcher.of(d.for_).specificity)
+                       and (d.type is DiscountType.PERCENT or not amounts) and caps is None),
             excludes=bool(d.applies_to.exclude_skus or d.applies_to.exclude_categories),
         ))
     return _index(ref, model.name, rules)
