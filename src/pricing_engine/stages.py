@@ -465,7 +465,7 @@ class DiscountStage:
         coupon_rules, valid_coupons = self._coupon_rules(state, indexes, eligible)
         order_rules = [r for idx in indexes for r in idx.order_level if eligible(r)]
         order_rules += [r for r in coupon_rules if r.level != "line"]
-        order_rules.sort(key=lambda r: r.order_key)
+        order_rules.sort(key=lambda r: r.order_key)  # the stacking order (see discounts)
         line_coupon = [r for r in coupon_rules if r.level == "line"]
         per_line: list[list[CompiledDiscount]] = []
         stages: set[int] = {r.stage for r in order_rules}
@@ -492,8 +492,6 @@ class DiscountStage:
             if code in valid_coupons and code not in used_coupons and not any(
                     w.startswith(f"coupon {code} ") for w in state.warnings):
                 state.warnings.append(f"coupon {code} does not apply to this order")
-        for wl in state.lines:
-            wl.env["order"] = state.order_env["order"]
 
     # helpers -------------------------------------------------------------------------------
 
