@@ -132,10 +132,27 @@ def _decide(host: Host, order_id: str, actor: str, expected: OrderStatus, new_st
     return record
 
 
+def _in_fulfilment(host: Host, order_id: str) -> bool:
+    return host.fulfilment is not None and host.fulfilment.records.processes.find(order_id) is not None
+
+
+def _reload(host: Host, order_id: str) -> OrderRecord:
+    with host.unit_of_work() as uow:
+        return uow.orders.get(order_id)
+
+
 def approve(host: Host, order_id: str, actor: str, note: str = "") -> OrderRecord:
-    """Approve the discounts of an order awaiting approval; it becomes booked (or backordered)."""
+    """Approve the discounts of an order awaiting approval; it becomes booked (or backordered).
+
+    Once the order is in fulfilment, its approval step is the fulfilment service's.
+    """
     with host.unit_of_work() as uow:
         current = uow.orders.get(order_id)
+    if _in_fulfilment(host, order_id) and host.fulfilment is not None:
+        if actor in _entered_by(current):
+            raise FourEyesError([FieldProblem("status", f"{actor} entered this order; someone else must decide")])
+        host.fulfilment.approve(order_id, actor, note)
+        return _reload(host, order_id)
     return _decide(host, order_id, actor, OrderStatus.AWAITING_APPROVAL, _booked_status(current),
                    f"discount approved{': ' + note if note else ''}", "approved", note)
 
@@ -154,9 +171,20 @@ def reject(host: Host, order_id: str, actor: str, note: str) -> OrderRecord:
 
 
 def release_hold(host: Host, order_id: str, actor: str, note: str = "") -> OrderRecord:
-    """Release an order from hold: it goes on to approval if its price needs one, else it is booked."""
+    """Release an order from hold: it goes on to approval if its price needs one, else it is booked.
+
+    Once the order is in fulfilment, its holds are the fulfilment service's: each active one is released.
+    """
     with host.unit_of_work() as uow:
         current = uow.orders.get(order_id)
+    if _in_fulfilment(host, order_id) and host.fulfilment is not None:
+        holds = host.fulfilment.active_holds(order_id)
+        if any(h.placed_by == actor for h in holds):
+            raise FourEyesError([FieldProblem("status", f"{actor} placed a hold on this order; someone else "
+                                                        "must release it")])
+        for hold in holds:
+            host.fulfilment.release_hold(hold.hold_id, actor, note)
+        return _reload(host, order_id)
     needs_approval = bool(current.pricing and current.pricing.requires_approval)
     target = OrderStatus.AWAITING_APPROVAL if needs_approval else _booked_status(current)
     return _decide(host, order_id, actor, OrderStatus.ON_HOLD, target,

@@ -4,7 +4,10 @@
 the tests call: it opens (and migrates) the database, loads the ruleset
 folder, and builds an :class:`~order_management.OrderService` on SQL storage,
 with the configurator checking configured lines and promising (the bundle's
-``sourcing`` rules) reserving supply in the SQL reservation store.
+``sourcing`` rules) reserving supply in the SQL reservation store; when the
+bundle has ``process`` rulesets, a :class:`~order_management.fulfilment.FulfilmentService`
+on SQL records runs fulfilment (payments go to the library's ``TestGateway``
+until a real gateway is configured).
 Everything is passed in or read from the environment here, once.
 """
 
@@ -20,6 +23,7 @@ import sqlalchemy as sa
 
 from oms_host.kinds import all_kinds
 from oms_host.storage import Database, OrderEvents, SqlCustomerDirectory, SqlReservationStore, SqlUnitOfWork
+from oms_host.storage.fulfilment import SqlFulfilmentRecords
 from oms_host.storage.schema import orders
 from order_management import (
     Clock,
@@ -28,6 +32,14 @@ from order_management import (
     RulesetPricer,
     SupplyPromiser,
     order_rules_from,
+)
+from order_management.fulfilment import (
+    DurableRulesAdapter,
+    FulfilmentService,
+    SupplyStockLevels,
+    TestGateway,
+    event_rules_from,
+    process_catalogue_from,
 )
 from order_management.promising import PromisingRules, SupplyPosition
 from rule_language import RulesetBundle, load_ruleset_dir
@@ -63,6 +75,7 @@ class Host:
     events: OrderEvents
     clock: Clock
     service: OrderService
+    fulfilment: FulfilmentService | None = None
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.db)
@@ -118,7 +131,13 @@ def open_host(database_url: str | None = None, rulesets: str | Path | None = Non
         promiser=SupplyPromiser(supply, sourcing_rules(bundle)),
         products=ConfiguratorProducts(bundle),
     )
-    return Host(db, bundle, customers, supply, OrderEvents(db), clock, service)
+    fulfilment = None
+    if bundle.of_kind("process"):
+        fulfilment = FulfilmentService(
+            orders=service, records=SqlFulfilmentRecords.on(db), processes=process_catalogue_from(bundle),
+            rules=DurableRulesAdapter(event_rules_from(bundle)), gateway=TestGateway(),
+            stock=SupplyStockLevels(supply))
+    return Host(db, bundle, customers, supply, OrderEvents(db), clock, service, fulfilment)
 
 
 def sourcing_rules(bundle: RulesetBundle) -> PromisingRules:

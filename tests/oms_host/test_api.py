@@ -246,3 +246,45 @@ def test_configuring_shows_possible_values_and_explains_a_conflict_with_its_fix(
     assert unknown.status_code == 422 and "trail-bike" in unknown.json()["error"]["problems"][0]["message"]
     bad = api.post("/api/configure/trail-bike", json={"choices": {"colour": "red"}}, headers=auth(api, "rita"))
     assert bad.status_code == 422 and bad.json()["error"]["problems"][0]["path"] == "choices.colour"
+
+
+def test_fulfilment_runs_on_events_with_a_timeline_of_planned_and_actual_steps(api) -> None:
+    order_id = api.post("/api/orders", json=draft(), headers=auth(api, "anna")).json()["order"]["order_id"]
+    started = api.post(f"/api/orders/{order_id}/fulfilment", headers=auth(api, "anna"))
+    assert started.status_code == 200, started.text
+    body = started.json()
+    assert body["stage"] == "running" and len(body["tracks"]) == 2          # one track per line
+    steps = {s["step_id"]: s for s in body["tracks"][0]["steps"]}
+    assert steps["reserve"]["status"] == "done" and steps["schedule"]["status"] == "active"
+    assert steps["pick"]["planned_at"] > steps["schedule"]["planned_at"]
+    token = {"Authorization": f"Bearer {api.import_token}"}
+    moved = api.post(f"/api/orders/{order_id}/events", json={"type": "step_completed", "step": "schedule",
+                                                              "event_id": "wms-1"}, headers=token).json()
+    assert all(t["steps"][1]["status"] == "done" for t in moved["tracks"])
+    again = api.post(f"/api/orders/{order_id}/events", json={"type": "step_completed", "step": "schedule",
+                                                              "event_id": "wms-1"}, headers=token)
+    assert again.json()["tracks"] == moved["tracks"]                         # delivered twice, applied once
+    assert any(a["action"] == "captured" for a in moved["audit"])
+    assert api.post(f"/api/orders/{order_id}/fulfilment", headers=auth(api, "anna")).status_code == 409
+
+
+def test_a_hold_stops_fulfilment_until_someone_else_releases_it(api) -> None:
+    order_id = api.post("/api/orders", json=draft(), headers=auth(api, "anna")).json()["order"]["order_id"]
+    api.post(f"/api/orders/{order_id}/fulfilment", headers=auth(api, "anna"))
+    held = api.post(f"/api/orders/{order_id}/holds", json={"reason": "address check"}, headers=auth(api, "anna"))
+    hold_id = held.json()["holds"][0]["hold_id"]
+    assert api.get(f"/api/orders/{order_id}", headers=auth(api, "rita")).json()["order"]["status"] == "on_hold"
+    assert api.post(f"/api/holds/{hold_id}/release", json={}, headers=auth(api, "anna")).status_code == 403
+    released = api.post(f"/api/holds/{hold_id}/release", json={"note": "ok"}, headers=auth(api, "vera"))
+    assert released.status_code == 200 and released.json()["holds"][0]["released_by"] == "vera"
+    assert api.post("/api/holds/HOLD-404/release", json={}, headers=auth(api, "vera")).status_code == 404
+
+
+def test_a_card_payment_is_authorised_and_captured(api) -> None:
+    order_id = api.post("/api/orders", json=draft(), headers=auth(api, "anna")).json()["order"]["order_id"]
+    api.post(f"/api/orders/{order_id}/fulfilment", headers=auth(api, "anna"))
+    paid = api.post(f"/api/orders/{order_id}/payments", json={"method": "card"}, headers=auth(api, "anna")).json()
+    payment = paid["payments"][0]
+    assert payment["status"] == "authorised"
+    captured = api.post(f"/api/payments/{payment['payment_id']}/capture", headers=auth(api, "anna")).json()
+    assert captured["payments"][0]["status"] == "captured"

@@ -9,6 +9,7 @@ from oms_host.configure import Configurators
 from oms_host.host import Host, open_host
 
 from .errors import install_error_handlers
+from .fulfilment import router as fulfilment_router
 from .routes import router
 
 __all__ = ["create_app"]
@@ -25,6 +26,7 @@ def create_app(host: Host | None = None, *, database_url: str | None = None, wit
     app.state.configurators = Configurators(host.bundle)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(fulfilment_router)
     if with_ui:
         from oms_host.web import install_ui
 

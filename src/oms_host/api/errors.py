@@ -24,6 +24,7 @@ from order_management import (
     OrderValidationError,
     ProcessingConstraintError,
 )
+from order_management.fulfilment import FulfilmentError, PaymentDeclinedError
 
 __all__ = ["error_body", "install_error_handlers"]
 
@@ -58,6 +59,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProcessingConstraintError)
     async def _constraint(_: Request, exc: ProcessingConstraintError) -> JSONResponse:
         return reply(409, "not_allowed_now", "the change is not allowed in the order's status", exc.problems)
+
+    @app.exception_handler(PaymentDeclinedError)
+    async def _declined(_: Request, exc: PaymentDeclinedError) -> JSONResponse:
+        return reply(402, "payment_declined", str(exc))
+
+    @app.exception_handler(FulfilmentError)
+    async def _fulfilment(_: Request, exc: FulfilmentError) -> JSONResponse:
+        return reply(409, "fulfilment_conflict", str(exc), getattr(exc, "problems", ()))
+
+    @app.exception_handler(LookupError)
+    async def _lookup(_: Request, exc: LookupError) -> JSONResponse:
+        return reply(404, "not_found", str(exc).strip("'\""))
 
     @app.exception_handler(ConcurrentUpdateError)
     async def _concurrent(_: Request, exc: ConcurrentUpdateError) -> JSONResponse:

@@ -154,7 +154,8 @@ def configure(product_model: str, request: ConfigureRequest, host: HostDep, user
 @router.post("/orders", tags=["orders"], status_code=201, openapi_extra=_ORDER_BODY,
              summary="Capture an order: defaults, configuration check, price, validation, promise, save")
 def capture(body: Body, host: HostDep, user: Desk) -> JSONResponse:
-    result = host.service.capture(stamp_discounts(_object(body), user), actor=user.actor)
+    capturing = host.fulfilment or host.service  # fulfilment also audits the capture and checks reorder points
+    result = capturing.capture(stamp_discounts(_object(body), user), actor=user.actor)
     detail = record_detail(result.record)
     detail["created"] = result.created
     detail["warnings"] = [str(w) for w in result.warnings]

@@ -53,7 +53,7 @@ def encode_value(value: Any) -> Any:
     >>> decode_value(encode_value((Decimal("2"), OrderStatus.BOOKED)))
     (Decimal('2'), <OrderStatus.BOOKED: 'booked'>)
     """
-    if value is None or isinstance(value, bool | int | str):
+    if value is None or (isinstance(value, bool | int | str) and not isinstance(value, Enum)):
         return value
     if isinstance(value, Enum):
         name = type(value).__name__

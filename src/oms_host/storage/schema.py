@@ -179,3 +179,30 @@ supply_commitments = sa.Table(
     sa.Column("supply_by", sa.Date),
     sa.Index("ix_supply_commitments_key", "item", "location"),
 )
+
+# -- fulfilment (migration 0005) -------------------------------------------------------------------------
+fulfilment_processes = sa.Table(
+    "fulfilment_processes", metadata,
+    sa.Column("order_id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("stage", sa.String(32), nullable=False, index=True),
+    sa.Column("data", sa.JSON, nullable=False),
+)
+
+fulfilment_records = sa.Table(
+    "fulfilment_records", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("record_id", sa.String(80), nullable=False),
+    sa.Column("order_id", sa.String(64), nullable=False, index=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("kind", "record_id", name="uq_fulfilment_records_kind_id"),
+)
+
+audit_events = sa.Table(
+    "audit_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(64), index=True),
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+)

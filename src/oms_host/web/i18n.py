@@ -56,14 +56,18 @@ _FR = {
     "Bill to": "Facturer à", "Ship to": "Livrer à", "Configure": "Configurer", "Frame size": "Taille du cadre",
     "Colour": "Couleur", "E-motor": "Moteur électrique", "Battery (Wh)": "Batterie (Wh)",
     "requires approval": "à approuver", "Not possible now": "Impossible pour l'instant", "Choose": "Choisir",
-    "undoing": "en annulant", "Hold reasons": "Motifs de blocage", "Payment terms": "Conditions",
+    "undoing": "en annulant", "Start fulfilment": "Lancer la préparation", "Place hold": "Bloquer",
+    "Fulfilment": "Exécution", "Step": "Étape", "Planned": "Prévu", "Actual": "Réel", "expected": "attendu",
+    "started": "commencé", "Hold reasons": "Motifs de blocage", "Payment terms": "Conditions",
 }
 
 _STATUS_FR = {"entered": "saisie", "booked": "réservée", "backordered": "en rupture", "on_hold": "bloquée",
               "awaiting_approval": "à approuver", "in_fulfilment": "en préparation", "shipped": "expédiée",
               "closed": "clôturée", "cancelled": "annulée", "reserved": "réservée", "open": "ouverte",
               "unlimited": "sans stock", "order_desk": "saisie des commandes", "approver": "approbateur",
-              "pricing_admin": "administration des prix", "read_only": "lecture seule"}
+              "pricing_admin": "administration des prix", "read_only": "lecture seule",
+              "running": "en cours", "completed": "terminée",
+              "pending": "à venir", "active": "en cours", "done": "fait", "sent_back": "renvoyée"}
 
 
 class Translator:

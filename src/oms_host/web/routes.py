@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from oms_host import desk
+from oms_host.api.fulfilment import fulfilment_detail
 from oms_host.api.routes import categories
 from oms_host.api.security import SESSION_COOKIE, optional_user
 from oms_host.api.serialise import record_detail
@@ -157,8 +158,9 @@ def order_page(request: Request, order_id: str) -> HTMLResponse:
     customer = None
     with contextlib.suppress(LookupError):
         customer = host.customers.get(record.order.customer_id)
+    fulfilment = fulfilment_detail(host.fulfilment, order_id) if host.fulfilment is not None else None
     return _page(request, "order_detail.html", user, d=detail, order=record.order, customer=customer,
-                 error=request.query_params.get("error"))
+                 error=request.query_params.get("error"), f=fulfilment)
 
 
 @router.post("/orders/{order_id}/action")
@@ -166,7 +168,7 @@ def order_action(request: Request, order_id: str, action: str = Form(...), note:
     user = _user(request)
     host = _host(request)
     needed = {"approve": Action.APPROVE, "reject": Action.APPROVE, "release": Action.APPROVE,
-              "cancel": Action.CAPTURE}.get(action)
+              "cancel": Action.CAPTURE, "start": Action.CAPTURE, "hold": Action.CAPTURE}.get(action)
     t = _translator(request, user)
     if needed is None or not user.can(needed):
         return RedirectResponse(f"/orders/{order_id}?" + urlencode({"error": t("You may not do this.")}), 303)
@@ -177,6 +179,10 @@ def order_action(request: Request, order_id: str, action: str = Form(...), note:
             desk.reject(host, order_id, user.actor, note or "rejected")
         elif action == "release":
             desk.release_hold(host, order_id, user.actor, note)
+        elif action == "start" and host.fulfilment is not None:
+            host.fulfilment.start(order_id, user.actor)
+        elif action == "hold" and host.fulfilment is not None:
+            host.fulfilment.place_hold(order_id, note or "held at the desk", user.actor)
         else:
             host.service.cancel(order_id, user.actor, note or "cancelled at the desk")
     except OrderError as exc:

@@ -60,6 +60,9 @@ def test_configure_price_and_order_a_bike_then_find_it_in_the_list_and_reports(p
     order_id = page.url.rsplit("/", 1)[-1].split("?")[0]
     expect(page.locator("#order-status")).to_have_text(re.compile("booked|backordered"))
     expect(page.locator("#history")).to_contain_text("desk")
+    page.click("#start-fulfilment")                            # the fulfilment timeline: planned vs actual
+    expect(page.locator("#timeline")).to_contain_text("schedule")
+    expect(page.locator("#events")).to_contain_text("captured")
     page.screenshot(path=str(screenshots / "02-order-detail.png"), full_page=True)
     page.goto(page.base + "/orders")
     expect(page.locator("#order-list")).to_contain_text(order_id)
