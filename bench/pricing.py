@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     eng_rate, dur_rate = n_lines / ours_s, count / dur_s
     ratio_b = eng_rate / dur_rate
     print(f"  matching, durable-rules : {dur_rate:,.0f} lines/s CPU on the first {count:,} lines "
-          f"({n_rulesets} rulesets of <= 200 rules, built in {build_cpu + warm_cpu:.1f} s)  "
+          f"({n_rulesets} rulesets of <= 200 rules, built in {build_cpu + warm_cpu:.2f} s)  "
           "[baseline (b), same run, same answers]")
     print(f"  engine / durable-rules  : {ratio_b:.0f}x (target >= 20x): {'PASS' if ratio_b >= 20 else 'FAIL'}")
     print(f"  (figures are CPU seconds of this process; load average {os.getloadavg()[0]:.1f} "
