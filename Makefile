@@ -11,10 +11,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-## run: the main job (until the host app exists: check and test the sample rulesets)
+## run: the main job: the OMS host app on SQLite with the sample rulesets and demo data
 run: $(STAMP)
 	$(VENV)/bin/tarif check rulesets/
-	$(VENV)/bin/tarif test rulesets/
+	$(VENV)/bin/tarif demo
+	$(VENV)/bin/tarif serve
 
 ## test: the whole suite: lint, unit, property, doctest and scenario tests
 test: $(STAMP)
