@@ -252,3 +252,12 @@ def test_a_reservation_orphaned_by_a_crash_between_reserve_and_save_is_released(
     assert host.release_orphaned_reservations() == ["SO-CRASHED"]
     assert host.supply.reserved(("LOCK-U", "FR-LY")) == 1      # the saved order keeps its unit
     assert host.supply.get(kept.order.order_id).commitments
+
+
+def test_an_order_id_already_stored_is_refused_at_commit_and_nothing_is_written(host: Host) -> None:
+    first = host.service.capture(draft(), actor="a").record
+    with host.unit_of_work() as uow:
+        uow.orders.add(first)
+        with pytest.raises(DuplicateOrderError):
+            uow.commit()
+    assert _count(host.db, orders) == 1

@@ -112,10 +112,7 @@ class SqlOrderRepository:
         order = record.order
         if record.order_id in self.added:
             raise DuplicateOrderError(f"order {record.order_id!r} exists")
-        with self.db.read() as connection:
-            if connection.execute(sa.select(orders.c.order_id).where(
-                    orders.c.order_id == record.order_id)).first():
-                raise DuplicateOrderError(f"order {record.order_id!r} exists")
+        # an id taken in the database is refused by the commit (the primary key), with the same error
         if order.source_system and self.find_by_external_ref(order.source_system, order.external_ref or ""):
             raise DuplicateOrderError(f"{order.source_system}/{order.external_ref} was already imported")
         self.added[record.order_id] = record
