@@ -5,9 +5,9 @@ The contract (see :mod:`order_management.promising.store`): every supply key
 each key it commits on is still at the version its plan was made from, and
 never beyond the key's supply (the last-line guard). Here:
 
-- ``snapshot`` is one read transaction (``REPEATABLE READ`` on PostgreSQL, a
-  WAL snapshot on SQLite), so supply, commitments and versions agree; the
-  commitments come back summed by one ``GROUP BY``.
+- ``snapshot`` is one ``SELECT`` (supply rows ``UNION ALL`` the commitments
+  summed by one ``GROUP BY``): a single statement reads one consistent state
+  on both databases, so supply, commitments and versions agree.
 - ``reserve``, ``release`` and ``put_supply`` lock the supply rows they touch
   (``SELECT … FOR UPDATE`` in key order on PostgreSQL; ``BEGIN IMMEDIATE`` on
   SQLite), compare versions, check the guard, write, and bump the versions,
@@ -79,20 +79,24 @@ class SqlReservationStore:
         wanted = sorted(set(items))
         if not wanted:
             return AvailabilitySnapshot()
+        c = supply_commitments
+        backed_by = sa.func.coalesce(c.c.supply_by, c.c.ship_on)
+        positions_part = sa.select(
+            sa.literal("s").label("part"), supply.c.item, supply.c.location, supply.c.version, supply.c.position,
+            sa.cast(sa.null(), sa.String).label("pool"), sa.cast(sa.null(), sa.String).label("demand_class"),
+            sa.cast(sa.null(), sa.Date).label("ship_on"), sa.cast(sa.null(), sa.Date).label("backed_by"),
+            sa.cast(sa.null(), sa.Integer).label("units")).where(supply.c.item.in_(wanted))
+        commitments_part = sa.select(
+            sa.literal("c"), c.c.item, c.c.location, sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.JSON),
+            c.c.pool, c.c.demand_class, c.c.ship_on, backed_by, sa.cast(sa.func.sum(c.c.quantity), sa.Integer)
+        ).where(c.c.item.in_(wanted)).group_by(c.c.item, c.c.location, c.c.pool, c.c.demand_class, c.c.ship_on,
+                                               backed_by)
+        # one statement: one consistent snapshot of supply, versions and commitments, without a
+        # REPEATABLE READ transaction (a single statement never sees a half-applied write)
         with self.db.read() as connection:
-            if not self.db.is_sqlite:
-                connection = connection.execution_options(isolation_level="REPEATABLE READ")
-            with connection.begin():
-                rows = connection.execute(sa.select(supply).where(supply.c.item.in_(wanted))
-                                          .order_by(supply.c.item, supply.c.location)).all()
-                backed_by = sa.func.coalesce(supply_commitments.c.supply_by, supply_commitments.c.ship_on)
-                sums = connection.execute(
-                    sa.select(supply_commitments.c.item, supply_commitments.c.location, supply_commitments.c.pool,
-                              supply_commitments.c.demand_class, supply_commitments.c.ship_on,
-                              backed_by.label("backed_by"), sa.func.sum(supply_commitments.c.quantity).label("units"))
-                    .where(supply_commitments.c.item.in_(wanted))
-                    .group_by(supply_commitments.c.item, supply_commitments.c.location, supply_commitments.c.pool,
-                              supply_commitments.c.demand_class, supply_commitments.c.ship_on, backed_by)).all()
+            found = connection.execute(sa.union_all(positions_part, commitments_part)).all()
+        rows = [r for r in found if r.part == "s"]
+        sums = [r for r in found if r.part == "c"]
         positions = {(r.item, r.location): SupplyPosition.model_validate(r.position) for r in rows}
         versions = {(r.item, r.location): r.version for r in rows}
         commitments: dict[SupplyKey, list[tuple[tuple[dt.date, dt.date, str, str], Commitment]]] = {}
