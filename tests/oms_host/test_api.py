@@ -288,3 +288,17 @@ def test_a_card_payment_is_authorised_and_captured(api) -> None:
     assert payment["status"] == "authorised"
     captured = api.post(f"/api/payments/{payment['payment_id']}/capture", headers=auth(api, "anna")).json()
     assert captured["payments"][0]["status"] == "captured"
+
+
+def test_a_jeopardy_scan_raises_alerts_for_late_lines(api, clock) -> None:
+    order = draft(requested_date="2025-07-16")
+    order_id = api.post("/api/orders", json=order, headers=auth(api, "anna")).json()["order"]["order_id"]
+    api.post(f"/api/orders/{order_id}/fulfilment", headers=auth(api, "anna"))
+    clock.advance(days=10)                      # nothing moved for ten days (log-in sessions expired meanwhile)
+    assert api.get("/api/me", headers=auth(api, "anna")).status_code == 401
+    scan = api.post("/api/jeopardy/scan", headers={"Authorization": f"Bearer {api.import_token}"})
+    assert scan.status_code == 200, scan.text
+    body = scan.json()
+    assert body["orders"] >= 1 and not body["errors"]
+    assert body["alerts"] and all(a["order_id"] == order_id for a in body["alerts"])
+    assert body["alerts"][0]["days_late"] > 0

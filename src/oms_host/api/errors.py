@@ -70,6 +70,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LookupError)
     async def _lookup(_: Request, exc: LookupError) -> JSONResponse:
+        if type(exc) in (KeyError, IndexError):  # a bug, not an unknown name: never dress it up as a 404
+            return reply(500, "internal_error", f"{type(exc).__name__}: {exc}")
         return reply(404, "not_found", str(exc).strip("'\""))
 
     @app.exception_handler(ConcurrentUpdateError)

@@ -174,3 +174,19 @@ def authorise_return(order_id: str, body: ReturnBody, host: HostDep, user: Desk)
     service.authorise_return(order_id, [ReturnRequest(r.line_id, r.quantity, r.reason, r.resolution)
                                         for r in body.lines], user.actor)
     return JSONResponse(fulfilment_detail(service, order_id))
+
+
+def open_alerts(service: FulfilmentService) -> list[dict[str, Any]]:
+    """Every jeopardy alert standing on an order in fulfilment, most urgent first."""
+    alerts = [a for instance in service.records.processes.all() for a in instance.alerts]
+    alerts.sort(key=lambda a: (-a.priority.rank, -a.days_late, a.order_id, a.line_id))
+    return plain(alerts)
+
+
+@router.post("/jeopardy/scan", summary="Project open lines, ask the jeopardy rules, raise and clear alerts")
+def scan_jeopardy(host: HostDep, user: Desk) -> JSONResponse:
+    service = _service(host)
+    report = service.scan_jeopardy(actor=user.actor)
+    return JSONResponse({"orders": report.orders, "raised": plain(report.raised), "cleared": plain(report.cleared),
+                         "changed": plain(report.changed), "errors": [str(e) for e in report.errors],
+                         "alerts": open_alerts(service)})

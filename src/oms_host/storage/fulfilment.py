@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 
 from order_management import ConcurrentUpdateError
-from order_management.fulfilment import audit, payments, process, records, returns
+from order_management.fulfilment import audit, event_rules, jeopardy, payments, process, records, returns
 from order_management.fulfilment.audit import AuditEvent
 from order_management.fulfilment.records import ProcessInstance
 from pricing_engine import money
@@ -32,7 +32,7 @@ from .schema import audit_events, counters, fulfilment_processes, fulfilment_rec
 __all__ = ["SqlAuditTrail", "SqlFulfilmentRecords", "SqlProcessRepository", "SqlRepository", "decode", "encode"]
 
 T = TypeVar("T")
-_MODULES = (records, audit, payments, returns, process, money)
+_MODULES = (records, audit, payments, returns, process, event_rules, jeopardy, money)
 _DATACLASSES: dict[str, type] = {
     name: obj for module in _MODULES for name, obj in vars(module).items()
     if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__}

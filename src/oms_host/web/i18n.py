@@ -58,7 +58,8 @@ _FR = {
     "requires approval": "à approuver", "Not possible now": "Impossible pour l'instant", "Choose": "Choisir",
     "undoing": "en annulant", "Start fulfilment": "Lancer la préparation", "Place hold": "Bloquer",
     "Fulfilment": "Exécution", "Step": "Étape", "Planned": "Prévu", "Actual": "Réel", "expected": "attendu",
-    "started": "commencé", "Hold reasons": "Motifs de blocage", "Payment terms": "Conditions",
+    "started": "commencé", "Fulfilment alerts": "Alertes d'exécution", "Priority": "Priorité",
+    "Projected": "Projeté", "Hold reasons": "Motifs de blocage", "Payment terms": "Conditions",
 }
 
 _STATUS_FR = {"entered": "saisie", "booked": "réservée", "backordered": "en rupture", "on_hold": "bloquée",

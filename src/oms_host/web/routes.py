@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from oms_host import desk
-from oms_host.api.fulfilment import fulfilment_detail
+from oms_host.api.fulfilment import fulfilment_detail, open_alerts
 from oms_host.api.routes import categories
 from oms_host.api.security import SESSION_COOKIE, optional_user
 from oms_host.api.serialise import record_detail
@@ -210,7 +210,8 @@ def quote_document(request: Request, order_id: str) -> HTMLResponse:
 def exceptions_page(request: Request) -> HTMLResponse:
     user = _user(request)
     host = _host(request)
-    return _page(request, "exceptions.html", user, x=exceptions(host.db, host.clock.now().date()))
+    alerts = open_alerts(host.fulfilment) if host.fulfilment is not None else []
+    return _page(request, "exceptions.html", user, x=exceptions(host.db, host.clock.now().date()), alerts=alerts)
 
 
 @router.get("/reports")
