@@ -10,6 +10,7 @@ of the fictional Tarif Outdoor sample catalogue in ``rulesets/``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from dataclasses import dataclass
@@ -26,8 +27,10 @@ from order_management import (
     FixedClock,
     OrderError,
     OrderService,
+    OrderStatus,
     Party,
 )
+from order_management.fulfilment import EventType, FulfilmentEvent, PaymentMethod
 from order_management.promising import Receipt, SupplyPosition
 
 __all__ = ["DEMO_USERS", "DemoReport", "ensure_demo_users", "seed_demo"]
@@ -68,13 +71,15 @@ class DemoReport:
     rejected: int = 0
     cancelled: int = 0
     revised: int = 0
+    fulfilled: int = 0
     skipped: bool = False
 
     def summary(self) -> str:
         if self.skipped:
             return "demo data already present (use --reset to start again)"
         return (f"{self.customers} customers, {self.orders} orders ({self.revised} revised, {self.cancelled} "
-                f"cancelled; {self.rejected} drafts rejected by the order rules, as a real desk sees)")
+                f"cancelled, {self.fulfilled} in fulfilment; {self.rejected} drafts rejected by the order rules, "
+                "as a real desk sees)")
 
 
 def ensure_demo_users(users: Users) -> list[tuple[str, str, Role]]:
@@ -124,7 +129,7 @@ def _draft(rng: random.Random, customer: Customer, ref: str, today: dt.date) -> 
 
 
 def seed_demo(host: Host, *, customers: int = 300, orders_count: int = 900, months: int = 6, seed: int = 7,
-              until: dt.date | None = None, reset: bool = False) -> DemoReport:
+              until: dt.date | None = None, reset: bool = False, fulfil_days: int = 21) -> DemoReport:
     """Write the demo data (unless orders exist and ``reset`` is false)."""
     report = DemoReport()
     with host.db.read() as connection:
@@ -160,6 +165,7 @@ def seed_demo(host: Host, *, customers: int = 300, orders_count: int = 900, mont
     service = OrderService(rules=host.service.rules, customers=host.customers, unit_of_work=host.service.unit_of_work,
                            clock=clock, pricer=host.service.pricer, promiser=host.service.promiser)
     desks = ["desk", "desk2", "token:shop"]
+    captured: list[tuple[dt.datetime, str]] = []
     for n, moment in enumerate(moments):
         clock._now = moment
         customer = rng.choice(people)
@@ -172,6 +178,7 @@ def seed_demo(host: Host, *, customers: int = 300, orders_count: int = 900, mont
         report.orders += 1
         roll = rng.random()
         order_id = result.order.order_id
+        captured.append((moment, order_id))
         try:
             if roll < 0.04:
                 clock.advance(hours=rng.randint(1, 48))
@@ -183,4 +190,56 @@ def seed_demo(host: Host, *, customers: int = 300, orders_count: int = 900, mont
                 report.revised += 1
         except OrderError:
             pass
+    if host.fulfilment is not None and fulfil_days:
+        report.fulfilled = _fulfil(host, service, clock, rng, captured, until, fulfil_days)
     return report
+
+
+def _fulfil(host: Host, service: OrderService, clock: FixedClock, rng: random.Random,
+            captured: list[tuple[dt.datetime, str]], until: dt.date, days: int) -> int:
+    """Run the last ``days`` of booked orders through fulfilment, as far as their age allows.
+
+    Scheduled after 10 hours, picked the next day, shipped after two days and
+    paid by card on shipment; one shipment in ten is delayed by the carrier,
+    which the jeopardy scan at the end turns into alerts.
+    """
+    if host.fulfilment is None:
+        return 0
+    fulfilment = dataclasses.replace(host.fulfilment, orders=service)
+    end = dt.datetime(until.year, until.month, until.day, 18, tzinfo=dt.UTC)
+    started = 0
+    for moment, order_id in captured:
+        if moment < end - dt.timedelta(days=days):
+            continue
+        with host.unit_of_work() as uow:
+            status = uow.orders.get(order_id).order.status
+        if status not in (OrderStatus.BOOKED, OrderStatus.BACKORDERED):
+            continue
+        steps = [(dt.timedelta(hours=1), "start", None), (dt.timedelta(hours=10), "step", "schedule"),
+                 (dt.timedelta(days=1, hours=10), "step", "pick"), (dt.timedelta(days=2), "ship", None),
+                 (dt.timedelta(days=2, hours=1), "pay", None)]
+        delayed = rng.random() < 0.1
+        try:
+            for offset, what, step in steps:
+                clock._now = moment + offset
+                if clock._now > end:
+                    break
+                if what == "start":
+                    fulfilment.start(order_id, "desk")
+                    started += 1
+                elif what == "step":
+                    fulfilment.handle(FulfilmentEvent(order_id, EventType.STEP_COMPLETED, step=step, actor="wms"))
+                elif what == "ship" and delayed:
+                    fulfilment.handle(FulfilmentEvent(order_id, EventType.SHIPMENT_DELAYED, actor="carrier",
+                                                      expected_at=clock._now + dt.timedelta(days=4)))
+                    break
+                elif what == "ship":
+                    fulfilment.handle(FulfilmentEvent(order_id, EventType.SHIPMENT_CONFIRMED, actor="carrier"))
+                else:
+                    payment = fulfilment.authorise_payment(order_id, PaymentMethod.CARD, "desk")
+                    fulfilment.capture_payment(payment.payment_id, "desk")
+        except OrderError:  # a rule stopped this order (a hold, an approval): it stays where it is
+            continue
+    clock._now = end
+    fulfilment.scan_jeopardy(actor="system:jeopardy")
+    return started

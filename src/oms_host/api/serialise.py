@@ -22,12 +22,12 @@ __all__ = ["plain", "record_detail"]
 
 
 def plain(value: Any) -> Any:
+    if isinstance(value, Enum):  # before str: a StrEnum is a str
+        return value.value
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, Decimal):
         return format(value, "f")
-    if isinstance(value, Enum):
-        return value.value
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, BaseModel):
