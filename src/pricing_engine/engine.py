@@ -31,6 +31,7 @@ from pricing_engine.recurring import ChargeKind
 from pricing_engine.rounding import DECIMAL_CONTEXT, RoundingMode, RoundingScope, minor_unit, quantize
 from pricing_engine.stages import DEFAULT_PIPELINE
 from pricing_engine.tax import TaxKind, TaxPolicy, tax_line
+from rule_language import RulesetBundle
 
 __all__ = ["price_order"]
 
@@ -47,6 +48,10 @@ def price_order(
 ) -> PricedOrder:
     """Price ``order`` with the rulesets in force on ``as_of``.
 
+    ``pricing_rulesets`` is a ``RulesetBundle`` (or a sequence of its loaded
+    rulesets), or a :class:`~pricing_engine.pipeline.PricingRules` built once from
+    one for many orders.
+
     Every amount in the result is rounded to the order currency's precision;
     line nets sum exactly to the order net, line taxes to the order tax.
     Raises :class:`~pricing_engine.errors.PricingEvaluationError` (``loc`` points
@@ -57,8 +62,12 @@ def price_order(
                         f"{type(as_of).__name__}")
     if not isinstance(order, Order):
         order = Order.model_validate(order)
-    rules = (pricing_rulesets if isinstance(pricing_rulesets, PricingRules)
-             else PricingRules.from_bundle(pricing_rulesets, as_of))
+    if isinstance(pricing_rulesets, PricingRules):
+        rules = pricing_rulesets
+    else:
+        if not hasattr(pricing_rulesets, "of_kind"):  # a plain sequence of loaded rulesets
+            pricing_rulesets = RulesetBundle(tuple(pricing_rulesets))
+        rules = PricingRules.from_bundle(pricing_rulesets, as_of)
     if pipeline is not DEFAULT_PIPELINE:
         check_pipeline(pipeline)
     state = new_state(order, rules, as_of)

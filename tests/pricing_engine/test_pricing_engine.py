@@ -521,3 +521,9 @@ def test_rules_are_filed_only_under_skus_their_condition_requires(condition, fil
     assert (set(index.by_sku) or None) == filed
     p = price(rules, [{"sku": "A"}, {"sku": "B"}])
     assert {ln.sku: ln.discount_total > 0 for ln in p.lines} == applies
+
+
+def test_a_plain_sequence_of_loaded_rulesets_is_accepted():
+    rules = bundle(BASE, VAT)
+    lines = [{"sku": "A"}]
+    assert price(list(rules.rulesets), lines) == price(rules, lines)
