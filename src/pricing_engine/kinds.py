@@ -2,7 +2,8 @@
 bundle-wide scenario runner.
 
 ``RULESET_KINDS`` is what ``tarif check``/``tarif test`` and ``load_rulesets``
-need to read pricing files; ``SCENARIO_RUNNERS["price_order"]`` lets a scenario
+need to read pricing files (a ``ruleset: LIST`` scenario prices one line with that
+price list alone); ``SCENARIO_RUNNERS["price_order"]`` lets a scenario
 file price an order (``given`` is the order, optionally with ``as_of``) and
 compare the priced result, reshaped for readable expectations: lines and taxes
 keyed by id, promotions by rule id.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -20,6 +22,7 @@ from pricing_engine.catalog import CatalogFile, compile_catalog, link_catalogs
 from pricing_engine.discounts import DiscountRulesFile, compile_discount_rules, link_discount_rules
 from pricing_engine.engine import price_order
 from pricing_engine.models import PricedOrder
+from pricing_engine.pipeline import PricingRules
 from pricing_engine.price_lists import PriceListFile, compile_price_list, link_price_lists
 from pricing_engine.services import ServiceFile, compile_services, link_services
 from pricing_engine.tax_rules import TaxRulesFile, compile_tax_rules
@@ -27,8 +30,36 @@ from rule_language import RulesetKind
 
 __all__ = ["RULESET_KINDS", "SCENARIO_RUNNERS", "scenario_view"]
 
+def _run_price_list(target: Any, bundle: Any, given: Mapping[str, Any], as_of: dt.date | None) -> Any:
+    """``ruleset: LIST`` scenarios: price one line with that list alone.
+
+    ``given`` holds the line (``sku``, ``quantity``, ``unit``, ``options``,
+    ``components``) and optionally ``customer``, ``channel``, ``ship_to`` and
+    ``as_of``; the list's own ``for:`` must match. Bases of a derived list, and the
+    catalogs, are used as in a full pricing; discounts, taxes and services are not.
+    """
+    data = dict(given)
+    day = data.pop("as_of", None) or as_of
+    if isinstance(day, str):
+        day = dt.date.fromisoformat(day)
+    if day is None:
+        raise ValueError("a price list scenario needs `as_of` (in the case or the file)")
+    everything = PricingRules.from_bundle(bundle, day)
+    rules = replace(everything, price_lists=(target.artefact,), discounts=(), taxes=(),
+                    services=(), limits=None,
+                    lists_by_name={**everything.lists_by_name, target.name: target.artefact})
+    order = {"id": "scenario", "currency": target.artefact.currency,
+             "customer": data.pop("customer", {}), "channel": data.pop("channel", None),
+             "ship_to": data.pop("ship_to", None), "lines": [{"id": "1", **data}]}
+    line = price_order(order, rules, day).lines[0]
+    return {"entry": line.entry, "unit_price": line.list_unit_price, "amount": line.list_amount,
+            "steps": [f"{s.stage.value}:{s.rule}" for s in line.waterfall],
+            "components": [c.model_dump() for c in line.components]}
+
+
 RULESET_KINDS: tuple[RulesetKind, ...] = (
-    RulesetKind("price_list", PriceListFile, compile_price_list, link_price_lists),
+    RulesetKind("price_list", PriceListFile, compile_price_list, link_price_lists,
+                run_scenario=_run_price_list),
     RulesetKind("product_catalog", CatalogFile, compile_catalog, link_catalogs),
     RulesetKind("discount_rules", DiscountRulesFile, compile_discount_rules, link_discount_rules),
     RulesetKind("tax_rules", TaxRulesFile, compile_tax_rules),
