@@ -49,7 +49,7 @@ from typing import Any, Literal
 import sympy
 from pydantic import Field
 
-from pricing_engine.env import PRICING_SCHEMA, declared_schema
+from pricing_engine.env import declared_schema, pricing_schema
 from pricing_engine.models import Dec
 from pricing_engine.specs import CurrencyCode, Matcher, PerCurrency, Segmentation, Spec
 from rule_language import BOOLEAN, CompileContext, DecisionTableSpec, LinkContext, LoadedRuleset, RulesetHeader
@@ -341,7 +341,7 @@ def _required_values(expr: Any, atoms: Mapping[Any, Any], path: str) -> frozense
 
 def compile_discount_rules(model: DiscountRulesFile, ctx: CompileContext) -> DiscountIndex:
     ref = f"{model.name}@{model.version}"
-    schema = declared_schema(PRICING_SCHEMA, model.inputs, ctx.error, ("inputs",))
+    schema = declared_schema(pricing_schema(), model.inputs, ctx.error, ("inputs",))
     rules: list[Any] = []
     seen: dict[str, int] = {}
     for i, d in enumerate(model.discounts):

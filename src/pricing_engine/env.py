@@ -2,7 +2,7 @@
 
 Every pricing expression (entry and discount conditions, option-price formulas,
 derived-list formulas, tax conditions) is type-checked at load time against
-:data:`PRICING_SCHEMA`, optionally extended by the file's own ``inputs:``
+:func:`pricing_schema`, optionally extended by the file's own ``inputs:``
 declarations for ``line.options.*`` and ``customer.attributes.*``. At pricing
 time the engine builds one nested mapping per order and one per line; values are
 Decimals, never floats. Absent text values are ``None`` (a comparison with them is
@@ -12,6 +12,7 @@ simply false); money values are Decimals in the order currency.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from rule_language import (
@@ -29,9 +30,9 @@ from rule_language import (
 
 __all__ = [
     "DECLARABLE_PREFIXES",
-    "DERIVED_SCHEMA",
-    "PRICING_SCHEMA",
     "declared_schema",
+    "derived_schema",
+    "pricing_schema",
 ]
 
 _ORDER_SYMBOLS: dict[str, Any] = {
@@ -63,10 +64,21 @@ _LINE_SYMBOLS: dict[str, Any] = {
     "line.list_amount": money(None),
 }
 
-#: What every pricing expression may read.
-PRICING_SCHEMA = Schema.of({**_ORDER_SYMBOLS, **_LINE_SYMBOLS})
 #: Derived price-list formulas also read the base list's price and the cost.
-DERIVED_SCHEMA = PRICING_SCHEMA.extend({"base_price": money(None), "cost": money(None)})
+_DERIVED_SYMBOLS: dict[str, Any] = {"base_price": money(None), "cost": money(None)}
+
+
+@cache
+def pricing_schema() -> Schema:
+    """What every pricing expression may read (built on first use, then shared)."""
+    return Schema.of({**_ORDER_SYMBOLS, **_LINE_SYMBOLS})
+
+
+def derived_schema(schema: Schema) -> Schema:
+    """``schema`` plus what a derived price list's formula reads."""
+    return schema.extend(_DERIVED_SYMBOLS)
+
+
 #: ``inputs:`` may only declare symbols under these prefixes.
 DECLARABLE_PREFIXES = ("line.options.", "customer.attributes.")
 

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from pricing_engine.env import PRICING_SCHEMA, declared_schema
+from pricing_engine.env import declared_schema, derived_schema, pricing_schema
 from pricing_engine.models import Dec
 from pricing_engine.rounding import DECIMAL_CONTEXT, RoundingPolicy, quantize
 from pricing_engine.specs import CurrencyCode, Matcher, RoundingSpec, Segmentation, Spec
@@ -262,7 +262,7 @@ def _entry_id(i: int, e: EntrySpec) -> str:
 
 def compile_price_list(model: PriceListFile, ctx: CompileContext) -> PriceList:
     ref = f"{model.name}@{model.version}"
-    schema = declared_schema(PRICING_SCHEMA, model.inputs, ctx.error, ("inputs",))
+    schema = declared_schema(pricing_schema(), model.inputs, ctx.error, ("inputs",))
     derived = model.based_on is not None
     if derived and model.based_on == model.name:
         ctx.error(("based_on",), f"price list `{model.name}` is based on itself",
@@ -276,8 +276,7 @@ def compile_price_list(model: PriceListFile, ctx: CompileContext) -> PriceList:
         ctx.error(("max_margin",), "max_margin is below min_margin")
     formula = None
     if derived and model.formula is not None:
-        derived_schema = schema.extend({"base_price": money(None), "cost": money(None)})
-        formula = ctx.expression(model.formula, ("formula",), derived_schema, money(None))
+        formula = ctx.expression(model.formula, ("formula",), derived_schema(schema), money(None))
     by_sku: dict[str, list[PriceEntry]] = {}
     by_cat: dict[str, list[PriceEntry]] = {}
     catch_all: list[PriceEntry] = []

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from pricing_engine.env import PRICING_SCHEMA, declared_schema
+from pricing_engine.env import declared_schema, pricing_schema
 from pricing_engine.models import Dec
 from pricing_engine.rounding import RoundingMode, RoundingScope
 from pricing_engine.specs import CurrencyCode, Spec
@@ -99,7 +99,7 @@ class TaxRuleSet:
 
 def compile_tax_rules(model: TaxRulesFile, ctx: CompileContext) -> TaxRuleSet:
     ref = f"{model.name}@{model.version}"
-    schema = declared_schema(PRICING_SCHEMA, model.inputs, ctx.error, ("inputs",))
+    schema = declared_schema(pricing_schema(), model.inputs, ctx.error, ("inputs",))
     by_country: dict[str, list[CompiledTax]] = {}
     seen: dict[str, int] = {}
     for i, t in enumerate(model.taxes):
