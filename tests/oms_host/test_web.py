@@ -108,3 +108,20 @@ def test_reports_show_charts_over_the_chosen_period(desk) -> None:
     page = desk.get("/reports", params={"start": (end - dt.timedelta(days=30)).isoformat(), "end": end.isoformat()})
     assert page.status_code == 200
     assert page.text.count("<svg") == 6 and "<rect" in page.text
+
+
+def test_a_shipped_order_is_returned_with_a_label_and_every_document_view_is_audited(desk) -> None:
+    from oms_host.storage.queries import OrderFilter, list_orders
+
+    shipped, _ = list_orders(desk.host.db, OrderFilter(status="closed", limit=1))
+    assert shipped, "the demo data has orders fulfilled to the end"
+    order_id = shipped[0].order_id
+    login(desk, "desk")
+    page = desk.post(f"/orders/{order_id}/action", data={"action": "return", "line_id": "1", "quantity": "1",
+                                                        "reason": "defective"})
+    assert page.status_code == 200 and "Return label" in page.text and 'id="action-error"' not in page.text
+    rma_id = page.text.split("Return label ")[1].split("<")[0].strip()
+    assert desk.get(f"/orders/{order_id}/returns/{rma_id}/label").status_code == 200
+    assert desk.get(f"/orders/{order_id}/invoice").status_code == 200
+    events = desk.get(f"/orders/{order_id}").text
+    assert f"document viewed (return label {rma_id})" in events and "document viewed (invoice)" in events

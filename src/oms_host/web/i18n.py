@@ -59,7 +59,9 @@ _FR = {
     "undoing": "en annulant", "Start fulfilment": "Lancer la préparation", "Place hold": "Bloquer",
     "Fulfilment": "Exécution", "Step": "Étape", "Planned": "Prévu", "Actual": "Réel", "expected": "attendu",
     "started": "commencé", "Fulfilment alerts": "Alertes d'exécution", "Priority": "Priorité",
-    "Projected": "Projeté", "Hold reasons": "Motifs de blocage", "Payment terms": "Conditions",
+    "Projected": "Projeté", "Invoice": "Facture", "Return label": "Étiquette de retour",
+    "Authorise return": "Autoriser le retour", "Payments": "Paiements", "Returns": "Retours",
+    "Hold reasons": "Motifs de blocage", "Payment terms": "Conditions",
 }
 
 _STATUS_FR = {"entered": "saisie", "booked": "réservée", "backordered": "en rupture", "on_hold": "bloquée",

@@ -23,6 +23,7 @@ from oms_host.auth import Action, User
 from oms_host.host import Host
 from oms_host.storage.queries import Dimension, OrderFilter, exceptions, list_orders, report
 from order_management import OrderError, OrderNotFoundError, OrderStatus
+from order_management.fulfilment import ReturnReason, ReturnRequest
 
 from .i18n import LANGUAGES, Translator
 
@@ -160,15 +161,17 @@ def order_page(request: Request, order_id: str) -> HTMLResponse:
         customer = host.customers.get(record.order.customer_id)
     fulfilment = fulfilment_detail(host.fulfilment, order_id) if host.fulfilment is not None else None
     return _page(request, "order_detail.html", user, d=detail, order=record.order, customer=customer,
-                 error=request.query_params.get("error"), f=fulfilment)
+                 error=request.query_params.get("error"), f=fulfilment, reasons=[r.value for r in ReturnReason])
 
 
 @router.post("/orders/{order_id}/action")
-def order_action(request: Request, order_id: str, action: str = Form(...), note: str = Form("")) -> Response:
+def order_action(request: Request, order_id: str, action: str = Form(...), note: str = Form(""),
+                 line_id: str = Form(""), quantity: str = Form("1"), reason: str = Form("other")) -> Response:
     user = _user(request)
     host = _host(request)
     needed = {"approve": Action.APPROVE, "reject": Action.APPROVE, "release": Action.APPROVE,
-              "cancel": Action.CAPTURE, "start": Action.CAPTURE, "hold": Action.CAPTURE}.get(action)
+              "cancel": Action.CAPTURE, "start": Action.CAPTURE, "hold": Action.CAPTURE,
+              "return": Action.CAPTURE}.get(action)
     t = _translator(request, user)
     if needed is None or not user.can(needed):
         return RedirectResponse(f"/orders/{order_id}?" + urlencode({"error": t("You may not do this.")}), 303)
@@ -183,9 +186,12 @@ def order_action(request: Request, order_id: str, action: str = Form(...), note:
             host.fulfilment.start(order_id, user.actor)
         elif action == "hold" and host.fulfilment is not None:
             host.fulfilment.place_hold(order_id, note or "held at the desk", user.actor)
+        elif action == "return" and host.fulfilment is not None:
+            request_ = ReturnRequest(line_id, Decimal(quantity), ReturnReason(reason))
+            host.fulfilment.authorise_return(order_id, [request_], user.actor)
         else:
             host.service.cancel(order_id, user.actor, note or "cancelled at the desk")
-    except OrderError as exc:
+    except (OrderError, ValueError, ArithmeticError) as exc:
         problems = getattr(exc, "problems", ())
         text = "; ".join(p.message for p in problems) or str(exc)
         return RedirectResponse(f"/orders/{order_id}?" + urlencode({"error": text}), 303)
@@ -203,6 +209,37 @@ def quote_document(request: Request, order_id: str) -> HTMLResponse:
                        version=record.version)
     return _page(request, "quote_doc.html", user, d=record_detail(record), order=record.order,
                  printed=host.clock.now())
+
+
+def _document(request: Request, order_id: str, document: str, template: str, **context: Any) -> HTMLResponse:
+    user = _user(request)
+    host = _host(request)
+    with host.unit_of_work() as uow:
+        record = uow.orders.get(order_id)
+    host.events.record(order_id, user.actor, "document_viewed", host.clock.now(), document=document,
+                       version=record.version)
+    return _page(request, template, user, d=record_detail(record), order=record.order, printed=host.clock.now(),
+                 **context)
+
+
+@router.get("/orders/{order_id}/invoice")
+def invoice_document(request: Request, order_id: str) -> HTMLResponse:
+    """The invoice as a printable HTML document (with the payments so far); views are audited."""
+    host = _host(request)
+    payments = host.fulfilment.records.payments.for_order(order_id) if host.fulfilment is not None else []
+    return _document(request, order_id, "invoice", "invoice_doc.html", payments=payments)
+
+
+@router.get("/orders/{order_id}/returns/{rma_id}/label")
+def return_label(request: Request, order_id: str, rma_id: str) -> HTMLResponse:
+    """A return label for one return authorisation; views are audited."""
+    host = _host(request)
+    if host.fulfilment is None:
+        return _page(request, "message.html", _user(request), status=404, message="fulfilment is not configured")
+    rma = host.fulfilment.records.returns.get(rma_id)
+    if rma.order_id != order_id:
+        return _page(request, "message.html", _user(request), status=404, message=f"{rma_id}: not found")
+    return _document(request, order_id, f"return label {rma_id}", "return_label.html", rma=rma)
 
 
 # -- dashboards ---------------------------------------------------------------------------------------------
