@@ -64,3 +64,11 @@ def test_a_bad_order_is_reported_with_its_field_path(tmp_path, capsys):
 def test_missing_files_exit_with_2(tmp_path, capsys):
     assert main(["price", RULESETS, str(tmp_path / "none.json")]) == 2
     assert main(["price", str(tmp_path / "nowhere"), str(EXAMPLES[0])]) == 2
+
+
+def test_explain_shows_the_subscription_schedule(capsys):
+    assert main(["price", RULESETS, str(REPO_ROOT / "examples/orders/subscription.json"), "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "recurring: seat per month" in out
+    assert "first period 19.35 (1/31 days) from 2025-05-31, next billing 2025-06-01; trial until 2025-05-30" in out
+    assert "recurring per month (gross)" in out
