@@ -302,3 +302,6 @@ def test_a_jeopardy_scan_raises_alerts_for_late_lines(api, clock) -> None:
     assert body["orders"] >= 1 and not body["errors"]
     assert body["alerts"] and all(a["order_id"] == order_id for a in body["alerts"])
     assert body["alerts"][0]["days_late"] > 0
+    system = {"Authorization": f"Bearer {api.import_token}"}
+    flagged = api.get("/api/orders", params={"flag": "jeopardy"}, headers=system)
+    assert [o["order_id"] for o in flagged.json()["orders"]] == [order_id]

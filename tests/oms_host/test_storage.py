@@ -211,7 +211,6 @@ def _capture_many(url: str, bundle, worker: int, count: int, queue) -> None:
     queue.put(outcome)
 
 
-@pytest.mark.parametrize("migrated", ["postgresql"], indirect=True)
 def test_several_processes_capturing_at_once_never_oversell(db: Database, bundle, clock) -> None:
     host = open_host(db.url, bundle=bundle, clock=clock, migrate=False)
     host.customers.put_many(CUSTOMERS)
@@ -219,7 +218,7 @@ def test_several_processes_capturing_at_once_never_oversell(db: Database, bundle
     host.close()
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    workers = [context.Process(target=_capture_many, args=(db.url, bundle, w, 6, queue)) for w in range(4)]
+    workers = [context.Process(target=_capture_many, args=(db.url, bundle, w, 8, queue)) for w in range(4)]
     for w in workers:
         w.start()
     outcomes = [queue.get(timeout=120) for _ in workers]
@@ -227,7 +226,7 @@ def test_several_processes_capturing_at_once_never_oversell(db: Database, bundle
         w.join(timeout=30)
     assert sum(o["errors"] for o in outcomes) == 0
     assert sum(o["reserved"] for o in outcomes) == 10
-    assert sum(o["backordered"] for o in outcomes) == 14
+    assert sum(o["backordered"] for o in outcomes) == 22
     check = Database(db.url)
     store = SqlReservationStore(check)
     assert store.reserved(("LOCK-U", "FR-LY")) == 10 and store.oversold() == 0

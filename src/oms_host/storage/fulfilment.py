@@ -104,7 +104,8 @@ class SqlProcessRepository:
         return decode(data) if data is not None else None
 
     def put(self, instance: ProcessInstance, expected_version: int | None) -> None:
-        row = {"version": instance.version, "stage": instance.stage.value, "data": encode(instance)}
+        row = {"version": instance.version, "stage": instance.stage.value, "data": encode(instance),
+               "has_alerts": bool(instance.alerts)}
         with self.db.write() as connection:
             if expected_version is None:
                 try:

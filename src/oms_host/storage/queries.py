@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from babel.numbers import get_currency_precision
 
 from .database import Database
-from .schema import customers, order_lines, orders
+from .schema import customers, fulfilment_processes, order_lines, orders
 
 __all__ = ["Dimension", "OrderFilter", "OrderSummary", "ReportRow", "exceptions", "list_orders", "report"]
 
@@ -105,8 +105,11 @@ def list_orders(db: Database, where: OrderFilter) -> tuple[list[OrderSummary], i
         conditions.append(orders.c.on_hold.is_(True))
     elif where.flag == "approval":
         conditions.append(orders.c.requires_approval.is_(True))
-    elif where.flag in ("backorder", "jeopardy"):
+    elif where.flag == "backorder":
         conditions.append(orders.c.backordered.is_(True))
+    elif where.flag == "jeopardy":  # a fulfilment alert, or a backordered line
+        alerted = sa.select(fulfilment_processes.c.order_id).where(fulfilment_processes.c.has_alerts.is_(True))
+        conditions.append(sa.or_(orders.c.backordered.is_(True), orders.c.order_id.in_(alerted)))
     if where.created_from:
         conditions.append(orders.c.created_at >= _day_start(where.created_from))
     if where.created_to:

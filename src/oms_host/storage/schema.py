@@ -187,6 +187,7 @@ fulfilment_processes = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("stage", sa.String(32), nullable=False, index=True),
     sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("has_alerts", sa.Boolean, nullable=False, server_default=sa.false()),  # migration 0006
 )
 
 fulfilment_records = sa.Table(
