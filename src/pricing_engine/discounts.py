@@ -171,7 +171,7 @@ class CompiledDiscount:
     valid_to: dt.date | None
     order_key: tuple[int, int, str, int]
     needs_line_env: bool
-    check: Callable[[Mapping[str, Any]], Any] | None = None  # the bare fast form of condition
+    check: Callable[[Mapping[str, Any]], Any] | None = None  # the condition's compiled callable
     excludes: bool = False  # applies_to has exclusions (the index alone does not decide)
     universal: bool = False  # eligible for every order: no dates, segmentation or money
     file_skus: frozenset[str] | None = None  # index keys: from applies_to or the condition
@@ -447,7 +447,7 @@ def compile_discount_rules(model: DiscountRulesFile, ctx: CompileContext) -> Dis
             order_key=(d.stage, -d.priority, model.name, i),
             needs_line_env=any(s.startswith("line.") for s in symbols),
             file_skus=file_skus, file_categories=file_cats, required_segments=req_segs,
-            check=getattr(cond_fn, "__wrapped__", cond_fn),
+            check=cond_fn,
             universal=(d.valid_from is None and d.valid_to is None and req_segs is None
                        and not any(Matcher.of(d.for_).specificity)
                        and (d.type is DiscountType.PERCENT or not amounts) and caps is None),
