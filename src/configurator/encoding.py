@@ -2,9 +2,9 @@
 
 Direct encoding: one Boolean per (variable, value), exactly one true per
 variable. Allowed binary tables become support clauses
-(``x=a → y ∈ supports(a)``); wider allowed tables get one Boolean per tuple
-with the support encoding on every position, so unit propagation on the CNF
-enforces arc consistency on the table. Forbidden tuples are single clauses.
+(``x=a → y ∈ supports(a)``); wider allowed tables are encoded through their
+MDD (one Boolean per diagram node, short clauses; see :func:`_encode_mdd`).
+Forbidden tuples are single clauses.
 
 With ``selectors=True`` every constraint's clauses carry a negated selector
 literal: assuming the selector switches the constraint on, and an
@@ -94,18 +94,55 @@ def encode(model: IndexedModel, *, selectors: bool = False) -> Encoding:
                     clauses.append((*guard, -(base[src] + k),
                                     *(base[dst] + w for w in sorted(set(supports.get(k, ()))))))
             continue
-        first = top + 1
-        top += len(table.tuples)
-        by_position: list[dict[int, list[int]]] = [{} for _ in scope]
-        for t, row in enumerate(table.tuples):
-            y = first + t
-            for p, (v, k) in enumerate(zip(scope, row, strict=True)):
-                clauses.append((-y, base[v] + k))
-                by_position[p].setdefault(k, []).append(y)
-        for p, v in enumerate(scope):
-            for k in range(model.sizes[v]):
-                clauses.append((*guard, -(base[v] + k), *by_position[p].get(k, ())))
+        top = _encode_mdd(table.tuples, scope, model.sizes, base, guard, clauses, top)
     return Encoding(tuple(clauses), tuple(base), tuple(sel), top)
+
+
+def _encode_mdd(rows: tuple[tuple[int, ...], ...], scope: tuple[int, ...],
+                sizes: tuple[int, ...], base: list[int], guard: tuple[int, ...],
+                clauses: list[tuple[int, ...]], top: int) -> int:
+    """Encode a wide allowed table through its multi-valued decision diagram.
+
+    The rows are merged into a trie whose equal suffixes are shared (an MDD
+    over the scope in order); each node gets one Boolean, "the path is here".
+    A node with value ``k`` of its layer's variable must continue to the child
+    on edge ``k`` (a ternary clause) and cannot take a value without an edge
+    (a binary clause). Short clauses and one Boolean per *node* instead of per
+    row keep the CNF small and propagation fast on tables of many rows.
+    """
+    arity = len(scope)
+    memo: dict[tuple[int, tuple[tuple[int, int], ...]], int] = {}
+    nodes: list[tuple[int, tuple[tuple[int, int], ...]]] = []
+
+    def build(layer: int, subset: list[tuple[int, ...]]) -> int:
+        if layer == arity:
+            return -1                      # the accepting terminal
+        groups: dict[int, list[tuple[int, ...]]] = {}
+        for row in subset:
+            groups.setdefault(row[layer], []).append(row)
+        edges = tuple(sorted((k, build(layer + 1, group)) for k, group in groups.items()))
+        key = (layer, edges)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = len(nodes)
+            nodes.append(key)
+        return found
+
+    root = build(0, list(rows))
+    first = top + 1
+    top += len(nodes)
+    clauses.append((*guard, first + root))
+    for n, (layer, edges) in enumerate(nodes):
+        here = first + n
+        v = scope[layer]
+        children = dict(edges)
+        for k in range(sizes[v]):
+            child = children.get(k)
+            if child is None:
+                clauses.append((-here, -(base[v] + k)))
+            elif child >= 0:
+                clauses.append((-here, -(base[v] + k), first + child))
+    return top
 
 
 def _at_most_one(lits: list[int], clauses: list[tuple[int, ...]], top: int) -> int:

@@ -94,7 +94,7 @@ class Explainer:
     def __init__(self, model: IndexedModel) -> None:
         self._model = model
         self._enc = encode(model, selectors=True)
-        self._sat = Glucose4(bootstrap_with=[list(c) for c in self._enc.clauses])
+        self._sat = Glucose4(bootstrap_with=self._enc.clauses)
         self._all_selectors = list(self._enc.selectors)
         self._table_of_selector = {s: t for t, s in enumerate(self._enc.selectors)}
         self.checks = 0  # consistency checks made (for tests and the benchmark)

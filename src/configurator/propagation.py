@@ -48,6 +48,21 @@ class TablePropagator:
                 self._all_rows.append(0)
                 self._forbidden.append(table.tuples)
 
+    @property
+    def scopes(self) -> list[tuple[int, ...]]:
+        """Each table's scope (variable indices)."""
+        return self._scopes
+
+    @property
+    def supports(self) -> list[list[list[int]]]:
+        """Table → position → value → bitset of the rows with that value there."""
+        return self._supports
+
+    @property
+    def all_rows(self) -> list[int]:
+        """Each allowed table's bitset of all rows (0 for forbidden tables)."""
+        return self._all_rows
+
     def propagate(self, domains: list[int], changed: Mapping[int, None] | None = None
                   ) -> bool:
         """Prune ``domains`` (bitmasks, updated in place) to GAC; False on a wipe-out.

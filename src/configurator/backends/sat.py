@@ -28,7 +28,8 @@ from configurator.model import IndexedModel, mask_values
 from configurator.propagation import TablePropagator
 
 _GAC_STATES = 64         # cached GAC fixpoints (one per recent assignment)
-_SOLUTIONS = 256         # cached solutions
+_SOLUTIONS = 4096        # cached solutions
+_REPAIR_BUDGET = 24      # tables one repair may mend
 
 
 class SatSolver:
@@ -40,7 +41,7 @@ class SatSolver:
         self._n = len(self._sizes)
         self._gac = TablePropagator(model)
         self._enc = encode(model)
-        self._sat = Glucose4(bootstrap_with=[list(c) for c in self._enc.clauses])
+        self._sat = Glucose4(bootstrap_with=self._enc.clauses)
         self._top = self._enc.top
         root = list(self._full)
         self._root_ok = self._gac.propagate(root)
@@ -49,6 +50,10 @@ class SatSolver:
         self._states[frozenset()] = tuple(root) if self._root_ok else None
         self._solutions: list[tuple[int, ...]] = []
         self._value_bits: list[list[int]] = [[0] * s for s in self._sizes]
+        self._table_tuples = [table.tuples for table in model.tables]
+        self._table_rows = [frozenset(t.tuples) if t.allowed else None for t in model.tables]
+        self._forbidden_rows = [frozenset() if t.allowed else frozenset(t.tuples)
+                                for t in model.tables]
         self._checks: list[list[tuple[tuple[int, ...], frozenset[tuple[int, ...]] | None,
                                       frozenset[tuple[int, ...]]]]] = [[] for _ in self._sizes]
         for table in model.tables:
@@ -119,8 +124,61 @@ class SatSolver:
                 return False
         return True
 
+    def _repair(self, solution: tuple[int, ...], v: int, k: int, assignment: Assignment
+                ) -> tuple[int, ...] | None:
+        """Set ``v = k`` in a solution and mend the tables that breaks, greedily.
+
+        Each broken allowed table takes the row that keeps every locked value
+        (the assignment, ``v``, and values already changed) and as many current
+        ones as possible; the tables of changed variables are then rechecked.
+        Bounded by :data:`_REPAIR_BUDGET` mends; None when it gives up.
+        """
+        gac = self._gac
+        values = list(solution)
+        values[v] = k
+        locked = set(assignment)
+        locked.add(v)
+        queue = dict.fromkeys(gac.tables_of[v])
+        budget = _REPAIR_BUDGET
+        while queue:
+            t = next(iter(queue))
+            del queue[t]
+            scope = gac.scopes[t]
+            rows = self._table_rows[t]
+            current = tuple(values[u] for u in scope)
+            if rows is None:     # forbidden table: no mending
+                if current in self._forbidden_rows[t]:
+                    return None
+                continue
+            if current in rows:
+                continue
+            budget -= 1
+            if budget < 0:
+                return None
+            sup = gac.supports[t]
+            live = gac.all_rows[t]
+            for p, u in enumerate(scope):
+                if u in locked:
+                    live &= sup[p][values[u]]
+                    if not live:
+                        return None
+            for p, u in enumerate(scope):
+                if u not in locked:
+                    kept = live & sup[p][values[u]]
+                    if kept:
+                        live = kept
+            row = self._table_tuples[t][(live & -live).bit_length() - 1]
+            for p, u in enumerate(scope):
+                if values[u] != row[p]:
+                    values[u] = row[p]
+                    locked.add(u)
+                    queue.update(dict.fromkeys(gac.tables_of[u]))
+        return tuple(values)
+
     def _confirm(self, solution: tuple[int, ...], confirmed: list[int],
-                 candidates: tuple[int, ...], assignment: Assignment) -> None:
+                 candidates: tuple[int, ...], assignment: Assignment,
+                 tried: set[tuple[int, int]]) -> None:
+        """Confirm the values of ``solution`` and of its one-flip and repaired neighbours."""
         for v, k in enumerate(solution):
             confirmed[v] |= 1 << k
         for v in range(self._n):
@@ -130,10 +188,19 @@ class SatSolver:
             if not open_values:
                 continue
             for k in mask_values(open_values):
+                if confirmed[v] >> k & 1:
+                    continue
                 if self._flip_ok(solution, v, k):
-                    confirmed[v] |= 1 << k
-                    flipped = (*solution[:v], k, *solution[v + 1:])
-                    self._remember(flipped)
+                    neighbour: tuple[int, ...] | None = (*solution[:v], k, *solution[v + 1:])
+                elif (v, k) not in tried:
+                    tried.add((v, k))
+                    neighbour = self._repair(solution, v, k, assignment)
+                else:
+                    neighbour = None
+                if neighbour is not None:
+                    self._remember(neighbour)
+                    for u, w in enumerate(neighbour):
+                        confirmed[u] |= 1 << w
 
     # -- stage 3 ------------------------------------------------------------------------
     def _solve(self, assumptions: list[int], wanted: list[int]) -> tuple[int, ...] | None:
@@ -171,6 +238,10 @@ class SatSolver:
         assumptions = [lit(v, k) for v, k in assignment.items()]
         assumptions += [lit(v, mask_values(m)[0]) for v, m in enumerate(candidates)
                         if v not in assignment and m & (m - 1) == 0]
+        tried: set[tuple[int, int]] = set()
+        if compatible:   # mend the most recent compatible cached solution first
+            latest = self._solutions[compatible.bit_length() - 1]
+            self._confirm(latest, confirmed, candidates, assignment, tried)
         while True:
             wanted = [lit(v, k) for v in range(self._n)
                       for k in mask_values(candidates[v] & ~confirmed[v])]
@@ -180,7 +251,7 @@ class SatSolver:
             if solution is None:
                 break
             self._remember(solution)
-            self._confirm(solution, confirmed, candidates, assignment)
+            self._confirm(solution, confirmed, candidates, assignment, tried)
         return tuple(confirmed)
 
     def find_solution(self, assignment: Assignment) -> tuple[int, ...] | None:
