@@ -76,6 +76,7 @@ class Host:
     clock: Clock
     service: OrderService
     fulfilment: FulfilmentService | None = None
+    source: Path | None = None  # the ruleset folder, for reloading
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.db)
@@ -107,6 +108,17 @@ class Host:
                     released.append(reservation_id)
         return released
 
+    def reload_rulesets(self, rulesets: str | Path | None = None) -> RulesetBundle:
+        """Load the ruleset folder again and switch every request after this one to it.
+
+        A folder with errors raises :class:`~rule_language.RulesetLoadError` (every
+        problem located) and changes nothing; requests in flight finish on the old rules.
+        """
+        bundle = load_ruleset_dir(rulesets or self.source or default_rulesets(), all_kinds())
+        fresh = _wire(self.db, bundle, self.clock, self.customers, self.supply)
+        self.bundle, self.service, self.fulfilment = bundle, fresh.service, fresh.fulfilment
+        return bundle
+
     def close(self) -> None:
         self.db.dispose()
 
@@ -117,11 +129,19 @@ def open_host(database_url: str | None = None, rulesets: str | Path | None = Non
     db = Database(database_url)
     if migrate:
         db.migrate()
+    source = Path(rulesets) if rulesets else (None if bundle is not None else default_rulesets())
     if bundle is None:
-        bundle = load_ruleset_dir(rulesets or default_rulesets(), all_kinds())
+        bundle = load_ruleset_dir(source or default_rulesets(), all_kinds())
     clock = clock or SystemClock()
     customers = SqlCustomerDirectory(db)
     supply = SqlReservationStore(db, clock.now)
+    host = _wire(db, bundle, clock, customers, supply)
+    host.source = source
+    return host
+
+
+def _wire(db: Database, bundle: RulesetBundle, clock: Clock, customers: SqlCustomerDirectory,
+          supply: SqlReservationStore) -> Host:
     service = OrderService(
         rules=order_rules_from(bundle),
         customers=customers,

@@ -305,3 +305,29 @@ def test_a_jeopardy_scan_raises_alerts_for_late_lines(api, clock) -> None:
     system = {"Authorization": f"Bearer {api.import_token}"}
     flagged = api.get("/api/orders", params={"flag": "jeopardy"}, headers=system)
     assert [o["order_id"] for o in flagged.json()["orders"]] == [order_id]
+
+
+def test_the_pricing_admin_sets_supply_and_reloads_rulesets_others_may_not(api, tmp_path) -> None:
+    import shutil
+
+    body = {"on_hand": 40, "lead_time_days": 5}
+    assert api.put("/api/supply/LOCK-U/NL-VE", json=body, headers=auth(api, "anna")).status_code == 403
+    set_ = api.put("/api/supply/LOCK-U/NL-VE", json=body, headers=auth(api, "paul"))
+    assert set_.status_code == 200 and set_.json()["version"] == 1
+    stale = api.put("/api/supply/LOCK-U/NL-VE", json=body, params={"expected_version": 0}, headers=auth(api, "paul"))
+    assert stale.status_code == 409
+    bad = api.put("/api/supply/LOCK-U/NL-VE", json={"on_hand": -1}, headers=auth(api, "paul"))
+    assert bad.status_code == 422 and bad.json()["error"]["problems"][0]["path"] == "on_hand"
+    listed = api.get("/api/supply", params={"item": "LOCK-U"}, headers=auth(api, "rita")).json()["supply"]
+    assert {row["position"]["location"]: row["available"] for row in listed}["NL-VE"] == 40
+    folder = tmp_path / "rulesets"
+    shutil.copytree(RULESETS, folder)
+    api.host.source = folder
+    assert api.post("/api/admin/reload-rulesets", headers=auth(api, "anna")).status_code == 403
+    reloaded = api.post("/api/admin/reload-rulesets", headers=auth(api, "paul"))
+    assert reloaded.status_code == 200 and any(r.startswith("sourcing:") for r in reloaded.json()["rulesets"])
+    broken = folder / "order" / "order_rules.yaml"
+    broken.write_text(broken.read_text().replace("require: order.subtotal >= 25.00", "require: order.subtotl >= 25"))
+    refused = api.post("/api/admin/reload-rulesets", headers=auth(api, "paul"))
+    assert refused.status_code == 422 and "subtotal" in refused.text    # located, with a suggestion
+    assert api.post("/api/orders", json=draft(), headers=auth(api, "anna")).status_code == 201  # old rules in force

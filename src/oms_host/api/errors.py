@@ -25,6 +25,7 @@ from order_management import (
     ProcessingConstraintError,
 )
 from order_management.fulfilment import FulfilmentError, PaymentDeclinedError
+from order_management.promising import PromisingError, PromisingInputError
 
 __all__ = ["error_body", "install_error_handlers"]
 
@@ -63,6 +64,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PaymentDeclinedError)
     async def _declined(_: Request, exc: PaymentDeclinedError) -> JSONResponse:
         return reply(402, "payment_declined", str(exc))
+
+    @app.exception_handler(PromisingInputError)
+    async def _promising_input(_: Request, exc: PromisingInputError) -> JSONResponse:
+        return reply(422, "promising_input", str(exc))
+
+    @app.exception_handler(PromisingError)
+    async def _promising(_: Request, exc: PromisingError) -> JSONResponse:
+        return reply(409, "supply_conflict", str(exc))
 
     @app.exception_handler(FulfilmentError)
     async def _fulfilment(_: Request, exc: FulfilmentError) -> JSONResponse:

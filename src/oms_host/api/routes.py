@@ -12,22 +12,26 @@ import json
 from decimal import Decimal
 from typing import Annotated, Any
 
+import pydantic
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from oms_host import desk
 from oms_host.auth import PRICING_ROLE, Action, User
+from oms_host.configure import Configurators
 from oms_host.host import Host
 from oms_host.storage.queries import Dimension, OrderFilter, exceptions, list_orders, report
 from order_management import (
     ErrorPolicy,
     Order,
     OrderStatus,
+    OrderValidationError,
     import_orders,
     parse_csv_batch,
     parse_json_batch,
 )
+from order_management.service import problems_from_pydantic
 
 from .security import get_host, get_users, requires
 from .serialise import plain, record_detail
@@ -239,6 +243,51 @@ async def import_batch(request: Request, host: HostDep, user: Importer,
         "problems": [{"path": p.path, "message": p.message, "rule": p.rule, "severity": p.severity.value}
                      for p in report_.problems],
     }, status_code=status)
+
+
+# -- pricing administration: supply and rulesets ------------------------------------------------------------
+Admin = Annotated[User, Depends(requires(Action.ADMIN_PRICING))]
+
+
+@router.get("/supply", tags=["admin"], summary="Supply per item and location, with the units committed against it")
+def supply(host: HostDep, user: Viewer, item: str | None = None) -> JSONResponse:
+    rows = [{"position": position.model_dump(mode="json"), "committed": committed,
+             "available": position.total_supply - committed}
+            for position, committed in host.supply.positions() if item is None or position.item == item]
+    return JSONResponse({"supply": rows})
+
+
+@router.put("/supply/{item}/{location}", tags=["admin"],
+            summary="Set an item's supply at a location (on hand, receipts, lead time); pricing admin")
+def put_supply(item: str, location: str, body: Body, host: HostDep, user: Admin,
+               expected_version: int | None = None) -> JSONResponse:
+    from order_management.promising import SupplyPosition
+
+    data = {**_object(body), "item": item, "location": location}
+    try:
+        position = SupplyPosition.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise OrderValidationError(problems_from_pydantic(exc)) from None
+    version = host.supply.put_supply(position, expected_version)
+    return JSONResponse({"item": item, "location": location, "version": version})
+
+
+@router.post("/admin/reload-rulesets", tags=["admin"],
+             summary="Load the ruleset folder again; every problem is reported and nothing changes if any")
+def reload_rulesets(host: HostDep, user: Admin, http: Request) -> JSONResponse:
+    from rule_language import RulesetLoadError
+
+    try:
+        bundle = host.reload_rulesets()
+    except RulesetLoadError as exc:
+        return JSONResponse({"error": {"type": "ruleset_error", "message": "the rulesets have problems; the old "
+                                       "ones stay in force", "problems": [
+                                           {"path": str(p).split(": ", 1)[0], "message": str(p),
+                                            "rule": None, "severity": str(p.severity)} for p in exc.problems]}},
+                            status_code=422)
+    http.app.state.configurators = Configurators(bundle)
+    return JSONResponse({"rulesets": [f"{r.kind}:{r.name}@{r.version}" for r in bundle.rulesets],
+                         "warnings": [str(w) for w in bundle.warnings]})
 
 
 # -- customers, reports, exceptions -----------------------------------------------------------------------
