@@ -869,11 +869,17 @@ class ManualAdjustmentStage:
             return f"{where}: role {adj.role!r} has no manual adjustment rights"
         if adj.type is ManualAdjustmentType.OVERRIDE and not role.may_override:
             return f"{where}: role {adj.role!r} may not override prices"
-        if before > 0 and after < before:
+        if adj.type is ManualAdjustmentType.PERCENT:
+            # judged by what the person entered: rounding the discount to the cent can move
+            # the effective rate a hair above it (10 % of 7.56 is 0.756, rounded 0.76 = 10.05 %)
+            pct = adj.value
+        elif before > 0 and after < before:
             pct = _CTX.divide(_CTX.multiply(_CTX.subtract(before, after), _HUNDRED), before)
-            if pct > role.max_discount_percent:
-                return (f"{where}: discount of {pct.quantize(Decimal('0.01'))}% exceeds the "
-                        f"{_fmt(role.max_discount_percent)}% limit of role {adj.role!r}")
+        else:
+            pct = Decimal(0)
+        if pct > role.max_discount_percent:
+            return (f"{where}: discount of {pct.quantize(Decimal('0.01'))}% exceeds the "
+                    f"{_fmt(role.max_discount_percent)}% limit of role {adj.role!r}")
         return None
 
 

@@ -314,6 +314,17 @@ def test_manual_adjustments_within_the_limit_need_no_approval():
     assert p.totals.net == D("90.00") and not p.requires_approval
 
 
+def test_a_percentage_at_the_limit_stays_within_it_whatever_the_cent_rounding():
+    # 10 % of 7.56 is 0.756, rounded to 0.76: an effective 10.05 %, but the rep entered 10 %
+    rules = bundle(price_list("- {sku: BAR, price: 1.08}\n"), LIMITS)
+    adj = [{"type": "percent", "value": 10, "reason": "loyal customer", "role": "rep"}]
+    p = price(rules, [{"sku": "BAR", "quantity": 7, "manual_adjustments": adj}])
+    assert p.totals.net == D("6.80")
+    assert not p.requires_approval
+    over = [{"type": "percent", "value": "10.01", "reason": "a hair more", "role": "rep"}]
+    assert price(rules, [{"sku": "BAR", "quantity": 7, "manual_adjustments": over}]).requires_approval
+
+
 def test_manual_adjustments_beyond_the_limit_are_priced_and_flagged():
     adj = [{"type": "override", "value": 60, "reason": "competitor price", "role": "manager"}]
     p = price(bundle(BASE, LIMITS), [{"sku": "A", "manual_adjustments": adj}])
