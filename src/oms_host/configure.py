@@ -20,7 +20,7 @@ from configurator import Configurator, ConflictError, UnknownValueError, Unknown
 from order_management import FieldProblem, OrderValidationError
 from rule_language import RulesetBundle, suggest
 
-__all__ = ["ConfigurationAnswer", "Configurators"]
+__all__ = ["ConfigurationAnswer", "Configurators", "SerialisedProducts"]
 
 _SHOWN = (VariableKind.OPTION, VariableKind.INTEGER, VariableKind.DECIMAL, VariableKind.QUANTITY)
 
@@ -50,6 +50,7 @@ class Configurators:
         self.backend = backend
         self._compiled: dict[str, Configurator] = {}
         self._lock = threading.Lock()
+        self._model_locks: dict[str, threading.Lock] = {}
 
     def configurator(self, name: str) -> Configurator:
         with self._lock:
@@ -61,11 +62,20 @@ class Configurators:
                     raise OrderValidationError([FieldProblem(
                         "product_model", f"unknown product model {name!r}" + (f"; {hint}" if hint else ""))])
                 found = self._compiled[name] = Configurator(model, self.backend)
+                self._model_locks[name] = threading.Lock()
             return found
 
     def answer(self, name: str, choices: Mapping[str, Any]) -> ConfigurationAnswer:
-        """Apply ``choices`` in order; every variable's possible values, reasons and fixes."""
+        """Apply ``choices`` in order; every variable's possible values, reasons and fixes.
+
+        One request at a time per model: a compiled model's solvers (and its
+        explainer's incremental SAT solver) are not safe to share between threads.
+        """
         configurator = self.configurator(name)
+        with self._model_locks[name]:
+            return self._answer(name, configurator, choices)
+
+    def _answer(self, name: str, configurator: Configurator, choices: Mapping[str, Any]) -> ConfigurationAnswer:
         model = configurator.model
         session = configurator.session()
         rejected: list[dict[str, Any]] = []
@@ -117,3 +127,19 @@ class Configurators:
         return ConfigurationAnswer(name, getattr(model, "label", "") or name, variables,
                                    {k: _text(v) for k, v in chosen.items()}, rejected, session.is_complete(),
                                    completion)
+
+
+class SerialisedProducts:
+    """The order layer's ``ConfiguratorProducts``, one thread at a time.
+
+    It shares each compiled model (and its solvers) between calls; the host's
+    request threads take turns.
+    """
+
+    def __init__(self, products: Any) -> None:
+        self.products = products
+        self._lock = threading.Lock()
+
+    def configure(self, line: Any) -> Any:
+        with self._lock:
+            return self.products.configure(line)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from oms_host.configure import SerialisedProducts
 from oms_host.kinds import all_kinds
 from oms_host.storage import Database, OrderEvents, SqlCustomerDirectory, SqlReservationStore, SqlUnitOfWork
 from oms_host.storage.fulfilment import SqlFulfilmentRecords
@@ -149,7 +150,7 @@ def _wire(db: Database, bundle: RulesetBundle, clock: Clock, customers: SqlCusto
         clock=clock,
         pricer=RulesetPricer(bundle),
         promiser=SupplyPromiser(supply, sourcing_rules(bundle)),
-        products=ConfiguratorProducts(bundle),
+        products=SerialisedProducts(ConfiguratorProducts(bundle)),
     )
     fulfilment = None
     if bundle.of_kind("process"):

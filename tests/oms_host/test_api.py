@@ -331,3 +331,18 @@ def test_the_pricing_admin_sets_supply_and_reloads_rulesets_others_may_not(api, 
     refused = api.post("/api/admin/reload-rulesets", headers=auth(api, "paul"))
     assert refused.status_code == 422 and "subtotal" in refused.text    # located, with a suggestion
     assert api.post("/api/orders", json=draft(), headers=auth(api, "anna")).status_code == 201  # old rules in force
+
+
+def test_concurrent_configuration_requests_get_consistent_answers(api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(n: int):
+        choices = {"motor": "true"} if n % 2 else {"frame_size": "S"}
+        return n, api.post("/api/configure/trail-bike", json={"choices": choices}, headers=auth(api, "rita")).json()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(24)))
+    for n, answer in answers:
+        frame = next(v for v in answer["variables"] if v["name"] == "frame_size")
+        small = next(x for x in frame["values"] if x["value"] == "S")
+        assert small["possible"] is (n % 2 == 0)
