@@ -333,8 +333,12 @@ class _Builder:
 
     def variables_of(self, expr: CompiledExpression) -> list[str]:
         """The solver variables an expression reads, in a stable order."""
+        return self.variables_of_symbols(expr.symbols)
+
+    def variables_of_symbols(self, symbols: frozenset[str]) -> list[str]:
+        """The solver variables behind rule-language symbols (a component list: its copies)."""
         out: dict[str, None] = {}
-        for symbol in sorted(expr.symbols):
+        for symbol in sorted(symbols):
             if symbol in self.plain:
                 out[self.plain[symbol]] = None
                 continue
@@ -433,15 +437,10 @@ class _Builder:
             if symbol in comp.slots[slot - 1]:
                 names.append(comp.slots[slot - 1][symbol])
             else:
-                for name in self.variables_of_symbol(symbol):
+                for name in self.variables_of_symbols(frozenset({symbol})):
                     if name not in names:
                         names.append(name)
         return names
-
-    def variables_of_symbol(self, symbol: str) -> list[str]:
-        class _One:
-            symbols = frozenset({symbol})
-        return self.variables_of(_One())  # type: ignore[arg-type]
 
     def slot_environment(self, names: Sequence[str], comp: _Component, slot: int
                          ) -> Callable[[Sequence[Value]], dict[str, Any]]:

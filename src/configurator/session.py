@@ -42,7 +42,8 @@ class Configurator:
     """One model compiled for one backend; the factory of sessions.
 
     ``solver`` lets a shell pass a compiled form it loaded from a cache
-    (e.g. :meth:`configurator.backends.bdd.BddBackend.load`).
+    (e.g. :meth:`configurator.backends.bdd.BddBackend.load`). ``defaults``
+    maps the index of each variable with a default to its value index.
     """
 
     def __init__(self, model: ProductModel, backend: str | SolverBackend = "sat", *,
@@ -53,7 +54,7 @@ class Configurator:
         self.solver: Solver = solver if solver is not None else \
             self.backend.compile(self.indexed)
         self._explainer: Explainer | None = None
-        self._defaults = {
+        self.defaults: dict[int, int] = {
             i: self.indexed.value_index[i][var.default]
             for i, var in enumerate(model.variables) if var.default is not None
         }
@@ -266,7 +267,7 @@ class ConfigurationSession:
         cfg = self.configurator
         if cost is None:
             found = complete_with_defaults(cfg.solver, cfg.indexed.sizes, self._choices,
-                                           cfg._defaults)
+                                           cfg.defaults)
         else:
             costs = {}
             for name, per_value in cost.items():
@@ -274,7 +275,7 @@ class ConfigurationSession:
                     if isinstance(amount, float):
                         raise TypeError(f"cost of {name}={value!r} is a float; use Decimal")
                     costs[cfg.to_index(name, value)] = amount
-            found = complete_at_minimum_cost(cfg.indexed, self._choices, costs, cfg._defaults)
+            found = complete_at_minimum_cost(cfg.indexed, self._choices, costs, cfg.defaults)
         if found is None:
             raise IncompleteConfigurationError("the choices have no valid completion")
         ix = cfg.indexed
