@@ -97,6 +97,13 @@ class Users:
             connection.execute(users.insert().values(**row))
         return User(username, row["display_name"], Role(role), locale)
 
+    def disable(self, username: str) -> bool:
+        """Lock a user out (their sessions end); False when there is no such user."""
+        with self.db.write() as connection:
+            done = connection.execute(users.update().where(users.c.username == username).values(active=False))
+            connection.execute(sessions.delete().where(sessions.c.username == username))
+        return done.rowcount == 1
+
     def get(self, username: str) -> User | None:
         with self.db.read() as connection:
             row = connection.execute(sa.select(users).where(users.c.username == username,

@@ -82,3 +82,27 @@ def test_an_issued_api_token_authenticates_its_system_until_revoked(url, capsys)
     assert main(["token", "erp", "--revoke", token, "--database", url]) == 0
     assert Users(db).by_token(token, now) is None
     db.dispose()
+
+
+def test_a_user_is_added_with_a_hashed_password_and_can_be_locked_out(url, capsys, monkeypatch) -> None:
+    import datetime as dt
+    import io
+
+    from oms_host.auth import Role, Users
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+    assert main(["user", "nina", "--role", "approver", "--password-stdin", "--database", url]) == 0
+    db = Database(url)
+    users = Users(db)
+    nina = users.authenticate("nina", "correct horse battery")
+    assert nina is not None and nina.role == Role.APPROVER
+    with db.read() as connection:
+        stored = connection.execute(sa.text("SELECT password_hash FROM users WHERE username = 'nina'")).scalar()
+    assert stored.startswith("$argon2id$") and "correct" not in stored
+    token = users.open_session(nina, dt.datetime.now(dt.UTC))
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["user", "nina", "--password-stdin", "--database", url]) == 1
+    assert main(["user", "nina", "--disable", "--database", url]) == 0
+    assert users.authenticate("nina", "correct horse battery") is None
+    assert users.by_token(token, dt.datetime.now(dt.UTC)) is None
+    db.dispose()
