@@ -125,3 +125,14 @@ def test_a_shipped_order_is_returned_with_a_label_and_every_document_view_is_aud
     assert desk.get(f"/orders/{order_id}/invoice").status_code == 200
     events = desk.get(f"/orders/{order_id}").text
     assert f"document viewed (return label {rma_id})" in events and "document viewed (invoice)" in events
+
+
+def test_the_pricing_admin_manages_supply_and_reloads_rulesets_from_the_ui(desk) -> None:
+    login(desk, "desk")
+    assert "You may not do this." in desk.post("/supply", data={"action": "reload"}).text
+    login(desk, "pricing")
+    page = desk.get("/supply", params={"item": "lock"})
+    assert page.status_code == 200 and "LOCK-U" in page.text and "BOTTLE" not in page.text
+    done = desk.post("/supply", data={"action": "set", "item": "LOCK-U", "location": "NL-VE", "on_hand": "999"})
+    assert "Done." in done.text and ">999<" in done.text
+    assert "Done." in desk.post("/supply", data={"action": "reload"}).text

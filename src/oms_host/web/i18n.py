@@ -61,6 +61,11 @@ _FR = {
     "started": "commencé", "Fulfilment alerts": "Alertes d'exécution", "Priority": "Priorité",
     "Projected": "Projeté", "Invoice": "Facture", "Return label": "Étiquette de retour",
     "Authorise return": "Autoriser le retour", "Payments": "Paiements", "Returns": "Retours",
+    "Supply": "Stocks", "Location": "Site", "On hand": "En stock", "Receipts": "Réceptions",
+    "Committed": "Engagé", "Available": "Disponible", "Set": "Fixer", "Rulesets": "Règles",
+    "Reload the rulesets": "Recharger les règles",
+    "A folder with errors is refused; the rules in force stay.":
+        "Un dossier avec des erreurs est refusé ; les règles en vigueur restent.",
     "Hold reasons": "Motifs de blocage", "Payment terms": "Conditions",
 }
 

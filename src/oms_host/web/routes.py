@@ -20,6 +20,7 @@ from oms_host.api.routes import categories
 from oms_host.api.security import SESSION_COOKIE, optional_user
 from oms_host.api.serialise import record_detail
 from oms_host.auth import Action, User
+from oms_host.configure import Configurators
 from oms_host.host import Host
 from oms_host.storage.queries import Dimension, OrderFilter, exceptions, list_orders, report
 from order_management import OrderError, OrderNotFoundError, OrderStatus
@@ -268,6 +269,39 @@ def customers_page(request: Request, q: str = "") -> HTMLResponse:
     user = _user(request)
     host = _host(request)
     return _page(request, "customers.html", user, customers=host.customers.search(q, limit=100), q=q)
+
+
+@router.get("/supply")
+def supply_page(request: Request, item: str = "") -> HTMLResponse:
+    user = _user(request)
+    host = _host(request)
+    rows = [(position, committed) for position, committed in host.supply.positions()
+            if not item or item.upper() in position.item]
+    return _page(request, "supply.html", user, rows=rows, item=item, error=request.query_params.get("error"))
+
+
+@router.post("/supply")
+def supply_action(request: Request, action: str = Form(...), item: str = Form(""), location: str = Form(""),
+                  on_hand: str = Form("0")) -> Response:
+    from rule_language import RulesetLoadError
+
+    user = _user(request)
+    host = _host(request)
+    t = _translator(request, user)
+    if not user.can(Action.ADMIN_PRICING):
+        return RedirectResponse("/supply?" + urlencode({"error": t("You may not do this.")}), 303)
+    try:
+        if action == "reload":
+            bundle = host.reload_rulesets()
+            request.app.state.configurators = Configurators(bundle)
+        else:
+            current = next((p for p, _ in host.supply.positions() if (p.item, p.location) == (item, location)), None)
+            if current is None:
+                raise ValueError(f"no supply for {item} at {location}")
+            host.supply.put_supply(current.model_copy(update={"on_hand": int(on_hand)}))
+    except (RulesetLoadError, ValueError) as exc:
+        return RedirectResponse("/supply?" + urlencode({"error": str(exc)[:2000]}), 303)
+    return RedirectResponse("/supply?" + urlencode({"flash": t("Done.")}), 303)
 
 
 def install_ui(app: FastAPI) -> None:
