@@ -120,6 +120,15 @@ class Host:
         self.bundle, self.service, self.fulfilment = bundle, fresh.service, fresh.fulfilment
         return bundle
 
+    def maintain(self) -> dict[str, int]:
+        """The periodic chores: release orphaned reservations, then scan open orders for jeopardy."""
+        done = {"orphans_released": len(self.release_orphaned_reservations())}
+        if self.fulfilment is not None:
+            report = self.fulfilment.scan_jeopardy(actor="system:jeopardy")
+            done.update(orders_scanned=report.orders, alerts_raised=len(report.raised),
+                        alerts_cleared=len(report.cleared), rule_errors=len(report.errors))
+        return done
+
     def close(self) -> None:
         self.db.dispose()
 

@@ -106,3 +106,12 @@ def test_a_user_is_added_with_a_hashed_password_and_can_be_locked_out(url, capsy
     assert users.authenticate("nina", "correct horse battery") is None
     assert users.by_token(token, dt.datetime.now(dt.UTC)) is None
     db.dispose()
+
+
+def test_the_maintenance_round_releases_orphans_and_scans_for_jeopardy(url) -> None:
+    from oms_host.host import open_host
+
+    host = open_host(url, RULESETS)
+    done = host.maintain()
+    assert done["orphans_released"] == 0 and "orders_scanned" in done
+    host.close()

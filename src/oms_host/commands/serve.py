@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import threading
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -13,6 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                                                            "sqlite:///tarif.sqlite3)")
     parser.add_argument("--rulesets", metavar="DIR", help="ruleset folder (default: ./rulesets)")
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--maintenance-minutes", type=float, default=10, metavar="N",
+                        help="every N minutes: release orphaned reservations and scan for jeopardy (0: never)")
     parser.set_defaults(handler=run)
 
 
@@ -36,5 +39,24 @@ def run(args: argparse.Namespace) -> int:
     for username, password, role in credentials:
         print(f"  {username:<10} {password:<15} {role.value}")
     print("Stop with Ctrl-C.", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    stop = threading.Event()
+    if args.maintenance_minutes > 0:
+        threading.Thread(target=_maintain, args=(host, args.maintenance_minutes * 60, stop), daemon=True,
+                         name="tarif-maintenance").start()
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    finally:
+        stop.set()
     return 0
+
+
+def _maintain(host: object, every: float, stop: threading.Event) -> None:
+    """Run ``host.maintain()`` every ``every`` seconds until ``stop``; a failure is printed, not fatal."""
+    while not stop.wait(every):
+        try:
+            done = host.maintain()  # type: ignore[attr-defined]
+        except Exception as exc:  # the server must keep serving; the next round retries
+            print(f"tarif serve: maintenance failed: {type(exc).__name__}: {exc}", flush=True)
+            continue
+        if any(done.values()):
+            print("tarif serve: maintenance: " + ", ".join(f"{k} {v}" for k, v in done.items()), flush=True)
