@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -87,6 +89,10 @@ class Users:
         self.db = db
         self.hasher = hasher or PasswordHasher()  # Argon2id with argon2-cffi's RFC 9106 low-memory profile
         self.session_hours = session_hours
+        self.max_failures = 5          # failed log-ins per name within ``lockout_seconds`` before a pause
+        self.lockout_seconds = 300.0
+        self._failures: dict[str, list[float]] = {}
+        self._failures_lock = threading.Lock()
 
     def add(self, username: str, password: str, role: Role, display_name: str | None = None,
             locale: str = "en") -> User:
@@ -115,7 +121,27 @@ class Users:
             rows = connection.execute(sa.select(users).order_by(users.c.username)).all()
         return [User(r.username, r.display_name, Role(r.role), r.locale) for r in rows]
 
+    def locked_out(self, username: str, now: float | None = None) -> bool:
+        """Whether ``username`` failed too often lately (this process's count; a brake on guessing)."""
+        now = time.monotonic() if now is None else now
+        with self._failures_lock:
+            recent = [t for t in self._failures.get(username, []) if now - t < self.lockout_seconds]
+            self._failures[username] = recent
+            return len(recent) >= self.max_failures
+
     def authenticate(self, username: str, password: str) -> User | None:
+        """The user, if the password is right and the name is not locked out after repeated failures."""
+        if self.locked_out(username):
+            return None
+        user = self._check(username, password)
+        with self._failures_lock:
+            if user is None:
+                self._failures.setdefault(username, []).append(time.monotonic())
+            else:
+                self._failures.pop(username, None)
+        return user
+
+    def _check(self, username: str, password: str) -> User | None:
         with self.db.read() as connection:
             row = connection.execute(sa.select(users).where(users.c.username == username,
                                                             users.c.active.is_(True))).first()

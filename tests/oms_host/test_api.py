@@ -346,3 +346,11 @@ def test_concurrent_configuration_requests_get_consistent_answers(api) -> None:
         frame = next(v for v in answer["variables"] if v["name"] == "frame_size")
         small = next(x for x in frame["values"] if x["value"] == "S")
         assert small["possible"] is (n % 2 == 0)
+
+
+def test_repeated_failed_log_ins_pause_that_name_even_with_the_right_password(api) -> None:
+    for _ in range(5):
+        assert api.post("/api/session", json={"username": "bob", "password": "guess"}).status_code == 401
+    paused = api.post("/api/session", json={"username": "bob", "password": "bob-pw"})
+    assert paused.status_code == 429 and paused.json()["error"]["type"] == "too_many_attempts"
+    assert api.post("/api/session", json={"username": "anna", "password": "anna-pw"}).status_code == 200

@@ -107,6 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        kinds = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        kinds = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                 429: "too_many_attempts"}
         return JSONResponse(error_body(kinds.get(exc.status_code, "http_error"), str(exc.detail)),
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))

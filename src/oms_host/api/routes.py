@@ -104,6 +104,8 @@ def stamp_discounts(data: dict[str, Any], user: User) -> dict[str, Any]:
 # -- sessions --------------------------------------------------------------------------------------------
 @router.post("/session", tags=["auth"], summary="Log in; returns a bearer token (also set as a cookie)")
 def login(credentials: Login, host: HostDep, users=Depends(get_users)) -> JSONResponse:  # noqa: B008
+    if users.locked_out(credentials.username):
+        raise HTTPException(429, "too many failed log-ins for this name; try again in a few minutes")
     user = users.authenticate(credentials.username, credentials.password)
     if user is None:
         raise HTTPException(401, "unknown user or wrong password")
