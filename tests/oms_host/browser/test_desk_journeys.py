@@ -119,3 +119,20 @@ def test_an_order_is_looked_up_on_a_phone_in_french(page: Page, screenshots) -> 
     page.goto(page.base + "/customers")
     expect(page.locator("#customer-list")).to_be_visible()
     page.screenshot(path=str(screenshots / "07-phone-customers.png"), full_page=True)
+
+
+def test_a_quick_order_from_the_customer_list_on_a_phone(page: Page, screenshots) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "desk", "desk-demo")
+    page.goto(page.base + "/customers?q=C-0003")
+    page.click("#customer-list >> text=Quick order")
+    expect(page.locator("#customer")).to_have_value("C-0003")
+    row = page.locator(".line-row").first
+    row.locator(".sku").select_option("LOCK-U")
+    row.locator(".qty").fill("2")
+    expect(page.locator("#total")).not_to_have_text("—")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    page.screenshot(path=str(screenshots / "08-phone-quick-order.png"), full_page=True)
+    page.click("#submit-order")
+    expect(page).to_have_url(re.compile(r"/orders/SO-\d+"))
+    expect(page.locator("h1")).to_contain_text("SO-")

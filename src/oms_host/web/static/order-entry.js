@@ -150,7 +150,9 @@
         const row = linesBox.children[i];
         if (!row) return;
         const from = p.ship_from.length ? p.ship_from.map((s) => s[0]).join(", ") : "—";
-        $(".promise", row).textContent = `${p.status} · ${T.labels.promised} ${p.promised_date || "—"} · ${T.labels.shipsFrom} ${from}`;
+        const day = p.promised_date ? new Intl.DateTimeFormat(T.locale, {dateStyle: "medium"}).format(
+          new Date(p.promised_date + "T00:00:00")) : "—";
+        $(".promise", row).textContent = `${T.statuses[p.status] || p.status} · ${T.labels.promised} ${day} · ${T.labels.shipsFrom} ${from}`;
       });
     }
   }
