@@ -1,10 +1,11 @@
 """BDD backend: compile the whole model once into a binary decision diagram (CUDD).
 
 Each variable is log-encoded on ``ceil(log2 |domain|)`` Boolean levels kept
-contiguous (a *block*); codes past the domain size are excluded. Every table
-becomes the disjunction of its rows' cubes and all of them are conjoined, in
-a variable order chosen by the FORCE heuristic (variables that share tables
-end up close), which keeps the diagram small on the Renault models.
+contiguous (a *block*, grouped so CUDD's dynamic reordering moves it as a
+whole); codes past the domain size are excluded. Every table becomes the
+disjunction of its rows' cubes and all of them are conjoined, starting from a
+variable order chosen by the FORCE heuristic (variables that share tables end
+up close) and letting CUDD sift blocks while it compiles.
 
 A query restricts the diagram by the assignment (one CUDD cofactor) and then
 walks it once: a value of a variable is valid iff some path of the restricted
@@ -33,7 +34,7 @@ from configurator.errors import BackendError
 from configurator.model import IndexedModel
 
 _CACHE = 64
-_MAGIC = b"TARIF-BDD-1\n"
+_MAGIC = b"TARIF-BDD-2\n"
 
 
 def _bits(size: int) -> int:
@@ -78,24 +79,35 @@ def _span(order: list[int], scopes: list[tuple[int, ...]]) -> int:
 class BddSolver:
     """A compiled diagram plus its block layout; answers queries by one traversal each."""
 
-    def __init__(self, model: IndexedModel, bdd: cudd.BDD, root: Any, order: Sequence[int]
-                 ) -> None:
+    def __init__(self, model: IndexedModel, bdd: cudd.BDD, root: Any) -> None:
         self._model = model
         self._sizes = model.sizes
         self._n = len(self._sizes)
         self._bdd = bdd
         self._root = root
-        self._order = list(order)
         self._false = int(bdd.false)
         self._bit_names: list[list[str]] = [[f"b{v}_{j}" for j in range(_bits(size))]
                                             for v, size in enumerate(self._sizes)]
-        # blocks in BDD order (only variables with at least one bit)
-        self._block_var: list[int] = [v for v in self._order if self._bit_names[v]]
+        # The layout is read from the manager: reordering may have moved blocks and
+        # permuted bits inside a block, but grouping keeps each block contiguous.
+        levels = sum(len(b) for b in self._bit_names)
+        self._bit_of_level: list[int] = [0] * levels
+        var_of_level: list[int] = [0] * levels
+        for v, names in enumerate(self._bit_names):
+            at = [bdd.level_of_var(name) for name in names]
+            if at and max(at) - min(at) != len(at) - 1:
+                raise BackendError(f"the bits of variable {v} are not contiguous in the BDD")
+            for j, level in enumerate(at):
+                self._bit_of_level[level] = j
+                var_of_level[level] = v
+        self._block_var: list[int] = []
         self._block_of_level: list[int] = []
-        self._first_level: list[int] = []
-        for b, v in enumerate(self._block_var):
-            self._first_level.append(len(self._block_of_level))
-            self._block_of_level.extend([b] * len(self._bit_names[v]))
+        for level in range(levels):
+            if level == 0 or var_of_level[level] != var_of_level[level - 1]:
+                self._block_var.append(var_of_level[level])
+            self._block_of_level.append(len(self._block_var) - 1)
+        self.level_layout: list[tuple[int, int]] = [
+            (var_of_level[level], self._bit_of_level[level]) for level in range(levels)]
         self._levels = len(self._block_of_level)
         self._full = model.full_masks()
         self._true = int(bdd.true)
@@ -143,7 +155,7 @@ class BddSolver:
         """
         levels = self._levels
         block_of_level = self._block_of_level
-        first_level = self._first_level
+        bit_of_level = self._bit_of_level
         block_var = self._block_var
         bit_count = self._bit_count
         patterns = self._patterns
@@ -160,7 +172,6 @@ class BddSolver:
             entry = entries.pop()
             block = block_of_level[entry[0].level]
             var = block_var[block]
-            first = first_level[block]
             width = bit_count[var]
             full = (1 << width) - 1
             pattern = patterns[var]
@@ -189,7 +200,7 @@ class BddSolver:
                         cover[block + 1] += 1
                         cover[nblocks] -= 1
                     continue
-                bit = 1 << (width - 1 - (level - first))
+                bit = 1 << (width - 1 - bit_of_level[level])
                 parity ^= node.negated
                 low, high = node.low, node.high
                 for child, child_value in ((low, value), (high, value | bit)):
@@ -244,12 +255,13 @@ class BddBackend:
 
     name = "bdd"
 
-    def _manager(self, model: IndexedModel, order: Sequence[int]) -> cudd.BDD:
+    @staticmethod
+    def _manager(layout: Sequence[tuple[int, int]]) -> cudd.BDD:
+        """A CUDD manager with the bits declared level by level, reordering off."""
         bdd = cudd.BDD()
         bdd.configure(reordering=False)
-        for v in order:
-            for j in range(_bits(model.sizes[v])):
-                bdd.add_var(f"b{v}_{j}")
+        for v, j in layout:
+            bdd.add_var(f"b{v}_{j}")
         return bdd
 
     @staticmethod
@@ -260,7 +272,11 @@ class BddBackend:
     def compile(self, model: IndexedModel) -> BddSolver:
         """Conjoin every table (and the domain bounds) into one diagram."""
         order = force_order(model)
-        bdd = self._manager(model, order)
+        bdd = self._manager([(v, j) for v in order for j in range(_bits(model.sizes[v]))])
+        for v in order:   # keep each variable's bits together when CUDD reorders
+            if _bits(model.sizes[v]) >= 2:
+                bdd.group({f"b{v}_0": _bits(model.sizes[v])})
+        bdd.configure(reordering=True)
         at = {v: i for i, v in enumerate(order)}
         root = bdd.true
         for v in order:
@@ -284,7 +300,8 @@ class BddBackend:
             root &= relation if table.allowed else ~relation
             if root == bdd.false:
                 break
-        return BddSolver(model, bdd, root, order)
+        bdd.configure(reordering=False)
+        return BddSolver(model, bdd, root)
 
     # -- bytes, for caches kept by the shell ---------------------------------------------
     def dump(self, solver: BddSolver) -> bytes:
@@ -309,8 +326,9 @@ class BddBackend:
                 continue
             nodes.append((f.level, ref(f.low), ref(f.high)))
             index[key] = len(nodes)
-        header = struct.pack("<II", len(solver._order), len(nodes))
-        body = struct.pack(f"<{len(solver._order)}I", *solver._order)
+        layout = solver.level_layout
+        header = struct.pack("<III", len(solver._sizes), len(layout), len(nodes))
+        body = b"".join(struct.pack("<II", v, j) for v, j in layout)
         body += b"".join(struct.pack("<IQQ", *node) for node in nodes)
         body += struct.pack("<Q", ref(root))
         sizes = struct.pack(f"<{len(solver._sizes)}I", *solver._sizes)
@@ -321,15 +339,15 @@ class BddBackend:
         if not data.startswith(_MAGIC):
             raise BackendError("not a compiled BDD of this version")
         offset = len(_MAGIC)
-        n, count = struct.unpack_from("<II", data, offset)
-        offset += 8
+        n, levels, count = struct.unpack_from("<III", data, offset)
+        offset += 12
         sizes = struct.unpack_from(f"<{n}I", data, offset)
         offset += 4 * n
         if tuple(sizes) != model.sizes:
             raise BackendError("the compiled BDD was made for another model")
-        order = list(struct.unpack_from(f"<{n}I", data, offset))
-        offset += 4 * n
-        bdd = self._manager(model, order)
+        layout = [struct.unpack_from("<II", data, offset + 8 * i) for i in range(levels)]
+        offset += 8 * levels
+        bdd = self._manager(layout)
         built: list[Any] = [bdd.true]
         names = [bdd.var_at_level(level) for level in range(len(bdd.vars))]
 
@@ -342,4 +360,4 @@ class BddBackend:
             offset += 20
             built.append(bdd.ite(bdd.var(names[level]), deref(high), deref(low)))
         (root,) = struct.unpack_from("<Q", data, offset)
-        return BddSolver(model, bdd, deref(root), order)
+        return BddSolver(model, bdd, deref(root))
