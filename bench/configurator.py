@@ -203,8 +203,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", default=",".join(INSTANCES))
     parser.add_argument("--backends", default="sat,bdd",
                         help="fast backends to measure (python-constraint is the baseline)")
-    parser.add_argument("--bdd-big", action="store_true",
-                        help="also compile the BDD of `big` (tens of minutes here)")
     parser.add_argument("--bdd-cache", type=Path, help="keep compiled BDDs in this folder")
     parser.add_argument("--rows", type=int, default=10, help="configurations per instance")
     parser.add_argument("--baseline-steps", type=int, default=1)
@@ -235,10 +233,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:8} {'python-constraint':18} {load_s:7.2f} {0:10.2f} {len(base):6} "
               f"{'':>10} {'':>8} {'':>8}  per step ms: {shown}")
         for backend in backends:
-            if backend == "bdd" and name == "big" and not args.bdd_big:
-                print(f"{name:8} {backend:18} skipped (compilation takes tens of minutes here; "
-                      "--bdd-big to include)")
-                continue
             configurator, compile_s, note = compile_backend(model, backend, args.bdd_cache)
             timings = replay(configurator, plan)
             flat = [t for seq in timings for t in seq]
