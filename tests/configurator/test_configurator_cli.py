@@ -68,3 +68,15 @@ def test_reads_the_clib_megane_folder(capsys) -> None:
     code, out = run(capsys, str(MEGANE), "--choose", "Var4=DIESEL", "--json")
     assert code == 0
     assert json.loads(out)["valid_domains"]["Var4"] == ["DIESEL"]
+
+
+def test_the_bdd_backend_caches_its_compiled_diagram(capsys, tmp_path: Path) -> None:
+    first = run(capsys, str(LAPTOP), "--backend", "bdd", "--cache", str(tmp_path),
+                "--choose", "gpu=rtx4080", "--json")
+    cached = list(tmp_path.glob("laptop-*.bdd"))
+    assert first[0] == 0 and len(cached) == 1
+    second = run(capsys, str(LAPTOP), "--backend", "bdd", "--cache", str(tmp_path),
+                 "--choose", "gpu=rtx4080", "--json")
+    assert second == first
+    sat = run(capsys, str(LAPTOP), "--choose", "gpu=rtx4080", "--json")
+    assert json.loads(sat[1])["valid_domains"] == json.loads(first[1])["valid_domains"]

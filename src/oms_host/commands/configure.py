@@ -95,13 +95,19 @@ def _pair(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def _configurator(model: ProductModel, args: argparse.Namespace, text_key: str) -> Configurator:
+def _configurator(model: ProductModel, args: argparse.Namespace) -> Configurator:
+    """Compile the model; with ``--backend bdd --cache DIR`` reuse the diagram kept there.
+
+    The cache file is named by a hash of the model itself, so an edited model
+    never picks up a stale diagram.
+    """
     if args.backend != "bdd" or not args.cache:
         return Configurator(model, args.backend)
     from configurator.backends.bdd import BddBackend
 
     backend = BddBackend()
-    cache = Path(args.cache) / f"{model.name}-{text_key}.bdd"
+    key = hashlib.sha256(repr((model.variables, model.constraints)).encode()).hexdigest()[:16]
+    cache = Path(args.cache) / f"{model.name}-{key}.bdd"
     if cache.exists():
         solver = backend.load(model.indexed, cache.read_bytes())
         return Configurator(model, backend, solver=solver)
@@ -129,8 +135,7 @@ def run(args: argparse.Namespace) -> int:
     except (ConfiguratorError, ValueError) as exc:
         print(f"tarif configure: {exc}")
         return 2
-    key = hashlib.sha256(repr((model.variables, model.constraints)).encode()).hexdigest()[:16]
-    configurator = _configurator(model, args, key)
+    configurator = _configurator(model, args)
     session = configurator.session()
     out: dict[str, Any] = {"model": model.name}
     status = 0
