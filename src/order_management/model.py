@@ -151,6 +151,7 @@ class OrderLine(BaseModel):
     promised_date: dt.date | None = None
     ship_from: str | None = None
     shipped_quantity: Quantity = Decimal(0)
+    returned_quantity: Quantity = Field(Decimal(0), description="units received back from the customer")
 
     @model_validator(mode="after")
     def _kind_fits(self) -> OrderLine:

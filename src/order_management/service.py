@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pydantic
@@ -184,6 +185,37 @@ class OrderService:
             uow.commit()
         return CaptureResult(record, False, tuple(warnings), tuple(applied))
 
+    def record_returns(self, order_id: str, returned: Mapping[str, Decimal], actor: str, reason: str) -> OrderRecord:
+        """Add units received back to their lines, as a new version of the order.
+
+        Nothing is re-priced or re-promised: the sale happened; the refund is
+        settled by fulfilment. More units than were ordered cannot come back.
+        """
+        with self.unit_of_work() as uow:
+            current = uow.orders.get(order_id)
+        before = current.order
+        problems = []
+        lines = []
+        for index, line in enumerate(before.lines):
+            units = Decimal(returned.get(line.line_id, 0))
+            total = line.returned_quantity + units
+            if units < 0 or total > line.quantity:
+                problems.append(FieldProblem(f"lines[{index}].returned_quantity",
+                                             f"{total} returned of {line.quantity} ordered"))
+            lines.append(line.model_copy(update={"returned_quantity": total}) if units else line)
+        unknown = sorted(set(returned) - {line.line_id for line in before.lines})
+        problems.extend(FieldProblem("lines", f"no line {line_id!r} on order {order_id}") for line_id in unknown)
+        if problems:
+            raise OrderValidationError(problems)
+        after = before.model_copy(update={"lines": tuple(lines), "version": before.version + 1})
+        revision = Revision(after.version, self.clock.now(), actor, reason, tuple(diff(before, after)), after)
+        record = OrderRecord(after, (*current.revisions, revision), current.pricing, current.promises,
+                             current.hold_reasons)
+        with self.unit_of_work() as uow:
+            uow.orders.update(record, expected_version=before.version)
+            uow.commit()
+        return record
+
     def cancel(self, order_id: str, actor: str, reason: str) -> OrderRecord:
         """Cancel an order that has not shipped; its reservations are released."""
         with self.unit_of_work() as uow:
@@ -267,7 +299,7 @@ class OrderService:
         return pricing, [p for p in problems if p.severity != Severity.ERROR], list(outcome.hold_reasons)
 
 
-_LINE_STATE = ("status", "promised_date", "ship_from", "shipped_quantity")
+_LINE_STATE = ("status", "promised_date", "ship_from", "shipped_quantity", "returned_quantity")
 
 
 def _carry_line_state(before: Order, after: Order) -> Order:

@@ -11,6 +11,7 @@ from order_management import (
     ErrorPolicy,
     ImportFormatError,
     OrderStatus,
+    OrderValidationError,
     ProcessingConstraintError,
     import_orders,
     parse_csv_batch,
@@ -154,3 +155,14 @@ def test_cancelling_releases_the_reservations(service, promiser) -> None:
     assert promiser.stock["BIKE-TRAIL"] == before
     with pytest.raises(ProcessingConstraintError):
         service.cancel(order.order_id, actor="a", reason="twice")
+
+
+def test_returned_units_show_on_the_order_as_a_new_version(service) -> None:
+    order = service.capture({"customer_id": "C-100", "currency": "EUR", "lines": [
+        {"line_id": "1", "sku": "HELMET-AERO", "quantity": "3"}]}, actor="a").order
+    record = service.record_returns(order.order_id, {"1": 2}, actor="warehouse", reason="RMA-1 received")
+    assert record.order.lines[0].returned_quantity == 2
+    assert str(record.revisions[-1].changes[0]) == "lines[0].returned_quantity: 0 → 2"
+    assert record.pricing == service.unit_of_work().orders.get(order.order_id).pricing  # no re-pricing
+    with pytest.raises(OrderValidationError, match="4 returned of 3 ordered"):
+        service.record_returns(order.order_id, {"1": 2}, actor="warehouse", reason="too many")

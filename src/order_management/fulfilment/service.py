@@ -725,6 +725,13 @@ class FulfilmentService:
                                             self._now()))
         received = replace(received, lines=tuple(lines))
         self.records.returns.put(rma_id, rma.order_id, received)
+        came_back = {line.line_id: line.received for line in received.lines if line.received}
+        if came_back:  # the order itself shows what came back, as a new version
+            updated = self.orders.record_returns(rma.order_id, came_back, actor, f"return {rma_id} received")
+            self._audit(actor, Entity.ORDER, rma.order_id, f"returned units recorded in version {updated.version}",
+                        {k: plain(record.order.line(k).returned_quantity) for k in came_back},
+                        {k: plain(updated.order.line(k).returned_quantity) for k in came_back}, rma.order_id,
+                        rma_id)
         self._audit(actor, Entity.RETURN, rma_id, "received", plain(rma), plain(received), rma.order_id)
         for command in replacements:
             self._dispatch(command, actor, rma.order_id)
