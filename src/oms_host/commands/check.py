@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rule_language import RulesetLoadError, load_ruleset_dir
-
-from ..kinds import all_kinds
+from ._rulesets import load_or_report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -16,17 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        bundle = load_ruleset_dir(args.directory, all_kinds())
-    except FileNotFoundError as exc:
-        print(f"tarif check: {exc}")
-        return 2
-    except RulesetLoadError as exc:
-        for problem in exc.problems:
-            print(problem)
-        errors = sum(1 for p in exc.problems if p.severity == "error")
-        print(f"{errors} error(s), {len(exc.problems) - errors} warning(s)")
-        return 1
+    bundle = load_or_report(args.directory, "check")
+    if isinstance(bundle, int):
+        return bundle
     for warning in bundle.warnings:
         print(warning)
     print(f"{len(bundle.rulesets)} ruleset(s) OK, {len(bundle.warnings)} warning(s)")

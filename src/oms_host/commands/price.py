@@ -19,9 +19,8 @@ from typing import Any
 import pydantic
 
 from pricing_engine import PricedOrder, PricingError, price_order
-from rule_language import RulesetLoadError, load_ruleset_dir
 
-from ..kinds import all_kinds
+from ._rulesets import load_or_report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -61,15 +60,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"tarif price: bad pricing date: {exc}")
         return 1
-    try:
-        bundle = load_ruleset_dir(args.rulesets, all_kinds())
-    except FileNotFoundError as exc:
-        print(f"tarif price: {exc}")
-        return 2
-    except RulesetLoadError as exc:
-        for problem in exc.problems:
-            print(problem)
-        return 1
+    bundle = load_or_report(args.rulesets, "price")
+    if isinstance(bundle, int):
+        return bundle
     try:
         priced = price_order(order, bundle, as_of)
     except pydantic.ValidationError as exc:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from rule_language import RulesetLoadError, load_ruleset_dir, run_scenarios
+from rule_language import run_scenarios
 
 from ..kinds import all_kinds, all_scenario_runners
+from ._rulesets import load_or_report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -17,18 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    kinds = all_kinds()
-    try:
-        bundle = load_ruleset_dir(args.directory, kinds)
-    except FileNotFoundError as exc:
-        print(f"tarif test: {exc}")
-        return 2
-    except RulesetLoadError as exc:
-        for problem in exc.problems:
-            print(problem)
-        print("the rulesets do not load; fix them first (see `tarif check`)")
-        return 1
-    outcomes = run_scenarios(bundle, kinds, all_scenario_runners())
+    bundle = load_or_report(args.directory, "test")
+    if isinstance(bundle, int):
+        return bundle
+    outcomes = run_scenarios(bundle, all_kinds(), all_scenario_runners())
     for outcome in outcomes:
         if args.verbose or not outcome.passed:
             print(outcome)
