@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
@@ -37,71 +36,15 @@ from order_management import (
 )
 from pricing_engine import PricedOrder
 
+from .tagged import TaggedCodec
+
 __all__ = ["decode_record", "decode_revision", "decode_value", "encode_record", "encode_revision", "encode_value"]
 
-_MODELS: dict[str, type[BaseModel]] = {cls.__name__: cls for cls in (
-    Address, ManualDiscount, Order, OrderLine, Party, ServiceTerms)}
-_ENUMS: dict[str, type[Enum]] = {cls.__name__: cls for cls in (
-    Channel, LineKind, LineStatus, OrderStatus, LinePromiseStatus)}
-
-
-def encode_value(value: Any) -> Any:
-    """A JSON-safe, type-tagged form of ``value`` (see :func:`decode_value`).
-
-    >>> encode_value(Decimal("1.50"))
-    {'$': 'dec', 'v': '1.50'}
-    >>> decode_value(encode_value((Decimal("2"), OrderStatus.BOOKED)))
-    (Decimal('2'), <OrderStatus.BOOKED: 'booked'>)
-    """
-    if value is None or (isinstance(value, bool | int | str) and not isinstance(value, Enum)):
-        return value
-    if isinstance(value, Enum):
-        name = type(value).__name__
-        if name not in _ENUMS:
-            raise TypeError(f"cannot store enum {name}")
-        return {"$": "enum", "t": name, "v": value.value}
-    if isinstance(value, Decimal):
-        return {"$": "dec", "v": format(value, "f") if value == value.to_integral() else str(value)}
-    if isinstance(value, dt.datetime):
-        return {"$": "datetime", "v": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"$": "date", "v": value.isoformat()}
-    if isinstance(value, BaseModel):
-        name = type(value).__name__
-        if name not in _MODELS:
-            raise TypeError(f"cannot store model {name}")
-        return {"$": "model", "t": name, "v": value.model_dump(mode="json")}
-    if isinstance(value, tuple):
-        return {"$": "tuple", "v": [encode_value(v) for v in value]}
-    if isinstance(value, list):
-        return [encode_value(v) for v in value]
-    if isinstance(value, dict):
-        return {"$": "dict", "v": [[encode_value(k), encode_value(v)] for k, v in value.items()]}
-    raise TypeError(f"cannot store a {type(value).__name__} in an order record")
-
-
-def decode_value(data: Any) -> Any:
-    """The inverse of :func:`encode_value`."""
-    if isinstance(data, list):
-        return [decode_value(v) for v in data]
-    if not isinstance(data, dict):
-        return data
-    tag = data["$"]
-    if tag == "enum":
-        return _ENUMS[data["t"]](data["v"])
-    if tag == "dec":
-        return Decimal(data["v"])
-    if tag == "datetime":
-        return dt.datetime.fromisoformat(data["v"])
-    if tag == "date":
-        return dt.date.fromisoformat(data["v"])
-    if tag == "model":
-        return _MODELS[data["t"]].model_validate(data["v"])
-    if tag == "tuple":
-        return tuple(decode_value(v) for v in data["v"])
-    if tag == "dict":
-        return {decode_value(k): decode_value(v) for k, v in data["v"]}
-    raise ValueError(f"unknown stored value tag {tag!r}")
+_CODEC = TaggedCodec("an order record", models=(Address, ManualDiscount, Order, OrderLine, Party, ServiceTerms),
+                     enums=(Channel, LineKind, LineStatus, OrderStatus, LinePromiseStatus))
+#: A JSON-safe, type-tagged form of a value of an order record, and its inverse.
+encode_value = _CODEC.encode
+decode_value = _CODEC.decode
 
 
 def encode_revision(revision: Revision) -> dict[str, Any]:

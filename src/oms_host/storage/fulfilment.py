@@ -12,10 +12,8 @@ fulfilment package's own classes (never import paths).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import enum
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -28,6 +26,7 @@ from pricing_engine import money
 
 from .database import Database
 from .schema import audit_events, counters, fulfilment_processes, fulfilment_records
+from .tagged import TaggedCodec
 
 __all__ = ["SqlAuditTrail", "SqlFulfilmentRecords", "SqlProcessRepository", "SqlRepository", "decode", "encode"]
 
@@ -41,54 +40,10 @@ _ENUMS: dict[str, type[enum.Enum]] = {
     if isinstance(obj, type) and issubclass(obj, enum.Enum) and obj.__module__ == module.__name__}
 
 
-def encode(value: Any) -> Any:
-    """Type-tagged JSON for fulfilment records (see the module docstring)."""
-    if isinstance(value, enum.Enum):  # before str: a StrEnum is a str
-        return {"$": "enum", "t": type(value).__name__, "v": value.value}
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, Decimal):
-        return {"$": "dec", "v": str(value)}
-    if isinstance(value, dt.datetime):
-        return {"$": "datetime", "v": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"$": "date", "v": value.isoformat()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        name = type(value).__name__
-        if _DATACLASSES.get(name) is not type(value):
-            raise TypeError(f"cannot store a {name} in the fulfilment tables")
-        return {"$": "dc", "t": name, "v": {f.name: encode(getattr(value, f.name))
-                                             for f in dataclasses.fields(value) if f.init}}
-    if isinstance(value, tuple):
-        return {"$": "tuple", "v": [encode(v) for v in value]}
-    if isinstance(value, list):
-        return [encode(v) for v in value]
-    if isinstance(value, dict):
-        return {"$": "dict", "v": [[encode(k), encode(v)] for k, v in value.items()]}
-    raise TypeError(f"cannot store a {type(value).__name__} in the fulfilment tables")
-
-
-def decode(data: Any) -> Any:
-    if isinstance(data, list):
-        return [decode(v) for v in data]
-    if not isinstance(data, dict):
-        return data
-    tag = data["$"]
-    if tag == "enum":
-        return _ENUMS[data["t"]](data["v"])
-    if tag == "dec":
-        return Decimal(data["v"])
-    if tag == "datetime":
-        return dt.datetime.fromisoformat(data["v"])
-    if tag == "date":
-        return dt.date.fromisoformat(data["v"])
-    if tag == "dc":
-        return _DATACLASSES[data["t"]](**{k: decode(v) for k, v in data["v"].items()})
-    if tag == "tuple":
-        return tuple(decode(v) for v in data["v"])
-    if tag == "dict":
-        return {decode(k): decode(v) for k, v in data["v"]}
-    raise ValueError(f"unknown stored value tag {tag!r}")
+_CODEC = TaggedCodec("the fulfilment tables", dataclasses=_DATACLASSES.values(), enums=_ENUMS.values())
+#: Type-tagged JSON for fulfilment records, and its inverse.
+encode = _CODEC.encode
+decode = _CODEC.decode
 
 
 class SqlProcessRepository:
