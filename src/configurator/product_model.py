@@ -11,9 +11,13 @@ tables):
 * a rule-language constraint becomes the table of the combinations of the
   variables it reads that satisfy it, found by evaluating its compiled
   callable over the product of their domains (exact: no floats, no bounds
-  approximation). The product is capped (:data:`MAX_TABLE_PRODUCT`); a
-  bigger one is a located load error suggesting narrower ranges or coarser
-  steps;
+  approximation). The product is capped (:data:`MAX_TABLE_PRODUCT`). A
+  rule over more combinations whose atoms are option comparisons and sums
+  over component copies (resource balances such as ``sum(slot.power) <=
+  psu.watts``) is compiled through its exact sympy form instead, each sum
+  becoming a derived variable built by a chain of partial sums; any other
+  oversized rule is a located load error suggesting narrower ranges or
+  coarser steps;
 * a component ``ram`` with cardinality ``min..max`` becomes a quantity
   variable ``ram.count`` and, per copy ``i``, variables ``ram[i].field``
   whose extra value ``"n/a"`` means "copy absent", linked to the count. Rules
@@ -32,6 +36,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
+import sympy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from configurator.errors import ConfiguratorError
@@ -380,10 +385,14 @@ class _Builder:
             return env
         return build
 
-    def product(self, names: Sequence[str], path: tuple[str | int, ...]) -> int | None:
+    def size(self, names: Sequence[str]) -> int:
         size = 1
         for name in names:
             size *= len(self.variables[name].domain)
+        return size
+
+    def product(self, names: Sequence[str], path: tuple[str | int, ...]) -> int | None:
+        size = self.size(names)
         if size > MAX_TABLE_PRODUCT:
             self.ctx.error(path, f"this constraint reads {len(names)} variables with "
                                  f"{size:,} combinations; at most {MAX_TABLE_PRODUCT:,} can "
@@ -403,6 +412,9 @@ class _Builder:
             if not value:
                 self.ctx.error(path, "this constraint reads no option and is always false")
             return
+        if per_slot is None and self.size(names) > MAX_TABLE_PRODUCT and \
+                self.decomposed(cid, message, expr, path):
+            return
         if self.product(names, path) is None:
             return
         env_of = self.environment(names) if per_slot is None else \
@@ -420,6 +432,92 @@ class _Builder:
             return
         self.tables.append(TableConstraint(cid, tuple(names), tuple(rows), TableKind.ALLOWED,
                                            message))
+
+    # resource balances: sums over component copies ---------------------------------------
+    def sum_variable(self, comp: _Component, field: str) -> str:
+        """A derived variable equal to ``sum(comp.field)``, via a chain of partial sums.
+
+        Partial sum ``i`` adds copy ``i``'s field (0 when the copy is absent) to
+        partial sum ``i - 1``; each link is a small ternary table, so a balance
+        over many copies never needs the product of all their domains.
+        """
+        final = f"sum({comp.name}.{field})"
+        if final in self.variables:
+            return final
+        previous: str | None = None
+        for i, slot in enumerate(comp.slots, start=1):
+            name = final if i == len(comp.slots) else f"{final}[..{i}]"
+            field_var = slot[field]
+            values = self.variables[field_var].domain
+            rows: list[tuple[Value, ...]] = []
+            if previous is None:
+                rows = [(x, 0 if x == ABSENT else x) for x in values]
+                scope: tuple[str, ...] = (field_var, name)
+            else:
+                rows = [(p, x, p + (0 if x == ABSENT else x))  # type: ignore[operator]
+                        for p in self.variables[previous].domain for x in values]
+                scope = (previous, field_var, name)
+            image = sorted({row[-1] for row in rows})  # type: ignore[type-var]
+            self.variables[name] = Variable(name, tuple(image), kind=VariableKind.DERIVED,
+                                            label=f"sum of {comp.name}.{field}")
+            self.tables.append(TableConstraint(
+                f"{name}.sum", scope, tuple(rows),
+                message=f"{name} adds up {field} over the {comp.name} copies"))
+            previous = name
+        return final
+
+    def decomposed(self, cid: str, message: str, expr: CompiledExpression,
+                   path: tuple[str | int, ...]) -> bool:
+        """Compile a rule too wide for one table through its exact sympy form.
+
+        Applies when every atom of the rule is an option comparison or a
+        ``sum(component.field)``: each sum becomes one derived variable
+        (:meth:`sum_variable`), and the rule's table is built over the sums and
+        the plain variables by substituting values into ``expr.sympy`` (exact
+        rationals, never floats). Returns False when the rule has another shape.
+        """
+        sums: dict[Any, str] = {}
+        booleans: dict[Any, tuple[str, Any]] = {}
+        for symbol, atom in expr.atoms.items():
+            root = atom.tree.root
+            if atom.boolean and atom.path in self.plain:
+                booleans[symbol] = (self.plain[atom.path], atom.value)
+                continue
+            args = getattr(root, "args", ())
+            parts = getattr(args[0], "parts", ()) if len(args) == 1 else ()
+            comp = self.components.get(parts[0]) if len(parts) == 2 else None
+            if getattr(root, "name", None) == "sum" and comp is not None \
+                    and parts[1] in comp.slots[0]:
+                sums[symbol] = self.sum_variable(comp, parts[1])
+                continue
+            return False
+        plain: dict[Any, str] = {}
+        for symbol in expr.sympy.free_symbols:
+            if symbol in expr.atoms:
+                continue
+            if symbol.name not in self.plain:
+                return False
+            plain[symbol] = self.plain[symbol.name]
+        names = list(dict.fromkeys([*plain.values(), *(n for n, _ in booleans.values()),
+                                    *sums.values()]))
+        if self.product(names, path) is None:
+            return True
+        at = {n: i for i, n in enumerate(names)}
+        rows = []
+        for combo in itertools.product(*(self.variables[n].domain for n in names)):
+            values: dict[Any, Any] = {}
+            for symbol, name in (*plain.items(), *sums.items()):
+                values[symbol] = _exact(combo[at[name]])
+            for symbol, (name, value) in booleans.items():
+                values[symbol] = sympy.true if combo[at[name]] == value else sympy.false
+            if expr.sympy.subs(values) is sympy.true:
+                rows.append(combo)
+        if not rows:
+            self.ctx.error(path, f"constraint {cid} can never be satisfied")
+            return True
+        self.tables.append(TableConstraint(cid, tuple(names), tuple(rows), TableKind.ALLOWED,
+                                           message))
+        return True
 
     # component-local rules ---------------------------------------------------------------
     def slot_schema(self, comp_name: str) -> Schema:
@@ -564,6 +662,13 @@ def _rule_text(spec: ConstraintSpec) -> tuple[str, str]:
     assert spec.excludes is not None
     pairs = [f"not (({a}) and ({b}))" for a, b in itertools.combinations(spec.excludes, 2)]
     return " and ".join(pairs), "excludes"
+
+
+def _exact(value: Value) -> Any:
+    """A number as an exact sympy number (Decimals via their digits, never a float)."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ConfiguratorError(f"{value!r} is not a number")
+    return sympy.Integer(value) if isinstance(value, int) else sympy.Rational(str(value))
 
 
 def _truth(fn: Callable[[Mapping[str, Any]], Any], env: Mapping[str, Any]) -> bool:

@@ -204,3 +204,60 @@ attributes:
   w: {type: decimal, min: 0.5, max: 1.2, step: 0.5}
 """)
     assert any("whole number of steps" in p for p in found)
+
+
+BALANCE = """
+options:
+  mode: {values: [eco, turbo]}
+attributes:
+  psu.watts: {type: integer, min: 10, max: 30, step: 10}
+components:
+  slot:
+    max: 3
+    attributes:
+      power: {type: integer, min: 0, max: 15, step: 5}
+constraints:
+  - id: balance
+    message: the power supply covers every card, turbo keeps 5 W in reserve
+    rule: sum(slot.power) + (if mode = 'turbo' then 5 else 0) <= psu.watts
+"""
+
+
+def test_wide_resource_balances_compile_through_partial_sums_with_the_same_answers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forcing the sympy/partial-sum route gives exactly the direct table's answers."""
+    direct = load(BALANCE)
+    monkeypatch.setattr("configurator.product_model.MAX_TABLE_PRODUCT", 60)
+    decomposed = load(BALANCE)
+    assert "sum(slot.power)" in [v.name for v in decomposed.variables]
+    assert len(decomposed.constraint("balance").scope) == 3   # psu, mode, the sum
+    for choices in ({}, {"psu.watts": 10}, {"psu.watts": 20, "mode": "turbo"},
+                    {"slot.count": 3, "slot[1].power": 10}):
+        expected = brute_force_domains(direct, choices)
+        got = Configurator(decomposed).session()
+        for name, value in choices.items():
+            got.choose(name, value)
+        domains = got.valid_domains()
+        assert {k: set(domains[k]) for k in expected} == expected
+
+
+def test_a_balance_over_many_copies_loads_without_enumerating_their_product() -> None:
+    model = load("""
+attributes:
+  psu.watts: {type: integer, min: 100, max: 400, step: 100}
+components:
+  slot:
+    max: 8
+    attributes:
+      power: {type: integer, min: 0, max: 100, step: 10}
+constraints:
+  - id: balance
+    message: the power supply covers every card
+    rule: sum(slot.power) <= psu.watts
+""")
+    session = Configurator(model).session()
+    session.choose("psu.watts", 100)
+    session.choose("slot.count", 8)
+    for i in range(1, 8):
+        session.choose(f"slot[{i}].power", 10)
+    assert session.valid_values("slot[8].power") == (0, 10, 20, 30)
