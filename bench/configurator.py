@@ -137,18 +137,12 @@ def replay(configurator: Configurator, plan: list[tuple[str, list[tuple[str, Cho
 
 
 def _baseline_worker(name: str, choices: list[Choice], out: Any) -> None:
+    """Time python-constraint's valid domains after ``choices`` (the last step only)."""
     model = load_instance(name)
     configurator = Configurator(model, "python-constraint")
-    session = configurator.session()
-    for var, value in choices[:-1]:
-        session._choices[configurator.to_index(var, value)[0]] = \
-            configurator.to_index(var, value)[1]          # replay without searching
-    var, value = choices[-1]
+    assignment = dict(configurator.to_index(var, value) for var, value in choices)
     start = time.perf_counter()
-    session._domains = None
-    v, k = configurator.to_index(var, value)
-    session._choices[v] = k
-    session.valid_domains()
+    configurator.solver.valid_domains(assignment)
     out.put(time.perf_counter() - start)
 
 

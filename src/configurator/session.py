@@ -154,8 +154,8 @@ class ConfigurationSession:
     """
 
     configurator: Configurator
-    _choices: dict[int, int] = field(default_factory=dict)
-    _domains: tuple[int, ...] | None = None
+    _choices: dict[int, int] = field(default_factory=dict, init=False)
+    _domains: tuple[int, ...] | None = field(default=None, init=False)
 
     # -- state ---------------------------------------------------------------------------
     @property

@@ -97,3 +97,33 @@ def test_root_domains_hide_exactly_the_unsupported_values(renault: dict, megane:
     session = Configurator(megane).session()
     assert sum(len(v.domain) for v in megane.variables) \
         - sum(len(v) for v in session.valid_domains().values()) == 4
+
+
+@settings(max_examples=30)
+@given(model=table_models(), data=st.data())
+def test_a_dumped_bdd_loads_back_with_the_same_answers(model: ProductModel,
+                                                       data: st.DataObject) -> None:
+    from configurator.backends.bdd import BddBackend
+
+    backend = BddBackend()
+    compiled = backend.compile(model.indexed)
+    loaded = backend.load(model.indexed, backend.dump(compiled))
+    choices = {}
+    var = data.draw(st.sampled_from(model.variables))
+    choices[var.name] = data.draw(st.sampled_from(var.domain))
+    assert _domains(loaded, model, choices) == _domains(compiled, model, choices)
+    assert _domains(loaded, model, {}) == brute_force_domains(model, {})
+
+
+def test_a_dump_of_another_model_is_refused() -> None:
+    from configurator.backends.bdd import BddBackend
+    from configurator.model import Variable
+
+    backend = BddBackend()
+    one = ProductModel("one", (Variable("a", (0, 1, 2)),))
+    two = ProductModel("two", (Variable("a", (0, 1)),))
+    data = backend.dump(backend.compile(one.indexed))
+    with pytest.raises(BackendError, match="another model"):
+        backend.load(two.indexed, data)
+    with pytest.raises(BackendError):
+        backend.load(one.indexed, b"not a bdd")
