@@ -60,6 +60,7 @@ from rule_language import (
     enum,
     list_of,
     record,
+    suggest,
 )
 from rule_language import RulesetHeader as _Header
 
@@ -582,7 +583,6 @@ class _Builder:
         columns = []
         for c, column in enumerate(table.columns):
             if column not in self.plain:
-                from rule_language import suggest
                 self.ctx.error((*path, form, "columns", c), f"unknown option `{column}`",
                                hint=suggest(column, list(self.plain)))
                 continue
