@@ -51,6 +51,7 @@ def test_configure_price_and_order_a_bike_then_find_it_in_the_list_and_reports(p
     row.locator('select[data-var="motor"]').select_option("true")
     expect(battery).to_be_visible()
     row.locator(".qty").fill("2")
+    expect(page.locator("#price-lines")).to_contain_text("× 2")      # the live price follows the quantity
     page.locator("#price-lines details summary").first.click()
     expect(page.locator("#price-lines .waterfall table").first).to_contain_text("mid-drive e-motor")
     expect(row.locator(".promise")).to_contain_text(re.compile(r"(DE-KS|FR-LY|NL-VE)"))
