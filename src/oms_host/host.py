@@ -82,6 +82,11 @@ class Host:
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.db)
 
+    @property
+    def configurable(self) -> dict[str, str]:
+        """Configurable SKUs and their product model, as the product catalogs declare them."""
+        return configurable_skus(self.bundle)
+
     def put_supply(self, positions: list[SupplyPosition]) -> None:
         """Set the supply (on hand, receipts, lead time) of each position's item and location."""
         for position in positions:
@@ -150,8 +155,28 @@ def open_host(database_url: str | None = None, rulesets: str | Path | None = Non
     return host
 
 
+def configurable_skus(bundle: RulesetBundle) -> dict[str, str]:
+    """SKU → product model, from the ``product_model`` of the catalogs' products.
+
+    Raises :class:`LookupError` naming the SKU when a catalog points at a
+    product model the bundle does not have.
+    """
+    models = {r.name for r in bundle.of_kind("product_model")}
+    found: dict[str, str] = {}
+    for catalog in bundle.of_kind("product_catalog"):
+        for product in catalog.artefact.products.values():
+            if product.product_model is None:
+                continue
+            if product.product_model not in models:
+                raise LookupError(f"{catalog.file}: {product.sku} names product model {product.product_model!r}, "
+                                  f"which is not loaded (models: {', '.join(sorted(models)) or 'none'})")
+            found[product.sku] = product.product_model
+    return found
+
+
 def _wire(db: Database, bundle: RulesetBundle, clock: Clock, customers: SqlCustomerDirectory,
           supply: SqlReservationStore) -> Host:
+    configurable_skus(bundle)  # a catalog naming a product model that is not loaded fails here, not on a page
     service = OrderService(
         rules=order_rules_from(bundle),
         customers=customers,

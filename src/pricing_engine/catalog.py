@@ -49,6 +49,7 @@ class ProductSpec(Spec):
     cost: PerCurrency = Field(default_factory=dict)
     service: bool = False
     components: tuple[ComponentSpec, ...] = ()
+    product_model: str | None = Field(None, description="the product_model a configurable SKU is configured with")
 
 
 class CatalogFile(RulesetHeader):
@@ -73,6 +74,7 @@ class Product:
     cost: Mapping[str, Decimal]
     service: bool
     components: tuple[Component, ...]
+    product_model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,7 @@ def compile_catalog(model: CatalogFile, ctx: CompileContext) -> ProductCatalog:
                 ctx.error(("products", i, "components", j, "sku"), "a bundle cannot contain itself")
         products[p.sku] = Product(
             p.sku, p.name, p.category, p.tax_class, p.unit, dict(p.cost), p.service,
-            tuple(Component(c.sku, c.quantity, c.included) for c in p.components),
+            tuple(Component(c.sku, c.quantity, c.included) for c in p.components), p.product_model,
         )
     return ProductCatalog(f"{model.name}@{model.version}", products)
 

@@ -136,3 +136,20 @@ def test_the_pricing_admin_manages_supply_and_reloads_rulesets_from_the_ui(desk)
     done = desk.post("/supply", data={"action": "set", "item": "LOCK-U", "location": "NL-VE", "on_hand": "999"})
     assert "Done." in done.text and ">999<" in done.text
     assert "Done." in desk.post("/supply", data={"action": "reload"}).text
+
+
+def test_configurable_skus_come_from_the_catalog(bundle) -> None:
+    from oms_host.host import configurable_skus
+
+    assert configurable_skus(bundle) == {"BIKE-TRAIL": "trail-bike"}
+
+
+def test_a_catalog_naming_a_missing_product_model_fails_at_load() -> None:
+    from oms_host.host import configurable_skus
+    from oms_host.kinds import all_kinds
+    from rule_language import load_rulesets
+
+    catalog = ("kind: product_catalog\nname: c\nversion: 1\n"
+               "products:\n  - {sku: KAYAK, name: Kayak, product_model: kayak-v2}\n")
+    with pytest.raises(LookupError, match="KAYAK names product model 'kayak-v2'"):
+        configurable_skus(load_rulesets([("c.yaml", catalog)], all_kinds()))

@@ -35,12 +35,6 @@ templates = Jinja2Templates(directory=str(_HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 LANG_COOKIE = "tarif_lang"
 
-#: Configurable SKUs and the product model their options belong to. A seam: the options offered on the
-#: entry page are the trail bike's price-list options; the configurator's product models replace this
-#: once the sample rulesets have a priced product model.
-CONFIGURABLE = {"BIKE-TRAIL": "trail-bike"}
-
-
 class LoginRequired(Exception):
     """The page needs a logged-in user: the handler redirects to the login page."""
 
@@ -144,7 +138,7 @@ def new_order_page(request: Request, customer_id: str = "") -> HTMLResponse:
     products = _catalog(host)
     return _page(request, "order_new.html", user, customer=customer, customers=host.customers.search("", limit=400),
                  products=sorted(products.values(), key=lambda p: p.sku),
-                 today=host.clock.now().date().isoformat(), configurable=CONFIGURABLE)
+                 today=host.clock.now().date().isoformat(), configurable=host.configurable)
 
 
 @router.get("/orders/{order_id}")
