@@ -2,9 +2,9 @@
 
 These read the indexed columns and ``order_lines`` only, never decode whole
 records, so the list and the reports stay fast with many orders. Sums of
-amounts come back as Decimals; on SQLite (decimal strings summed as binary
-floats) they are quantized to the currency's precision, which is exact for
-the sizes a desk reports on.
+amounts are exact Decimals: PostgreSQL sums NUMERIC exactly; SQLite keeps
+amounts as decimal strings and its SUM would add them as binary floats, so
+there the rows are summed in Python with Decimal (:func:`_sums`).
 """
 
 from __future__ import annotations
@@ -129,6 +129,29 @@ def list_orders(db: Database, where: OrderFilter) -> tuple[list[OrderSummary], i
     return summaries, total
 
 
+@dataclass(frozen=True)
+class _Sum:
+    key: Any
+    revenue: Decimal
+    count: int
+
+
+def _sums(db: Database, connection: Any, key: Any, amount: Any, source: Any, where: list[Any]) -> list[_Sum]:
+    """``SUM(amount)`` and ``COUNT(*)`` by ``key``, exact on every database."""
+    if not db.is_sqlite:
+        return [_Sum(r.key, r.revenue if r.revenue is not None else Decimal(0), int(r.count))
+                for r in connection.execute(
+                    sa.select(key.label("key"), sa.func.sum(amount).label("revenue"), sa.func.count().label("count"))
+                    .select_from(source).where(*where).group_by(key)).all()]
+    totals: dict[Any, list[Any]] = {}
+    for row in connection.execute(sa.select(key.label("key"), amount.label("amount")).select_from(source)
+                                  .where(*where)).all():
+        entry = totals.setdefault(row.key, [Decimal(0), 0])
+        entry[0] += row.amount if row.amount is not None else Decimal(0)
+        entry[1] += 1
+    return [_Sum(k, v[0], v[1]) for k, v in totals.items()]
+
+
 def report(db: Database, dimension: Dimension, start: dt.date, end: dt.date, currency: str = "EUR",
            categories: dict[str, str] | None = None, limit: int = 10) -> list[ReportRow]:
     """Revenue (net, before tax) and order count by ``dimension`` over [start, end], biggest first.
@@ -141,11 +164,8 @@ def report(db: Database, dimension: Dimension, start: dt.date, end: dt.date, cur
               orders.c.status != "cancelled", orders.c.currency == currency]
     with db.read() as connection:
         if dimension in (Dimension.PRODUCTS, Dimension.CATEGORIES):
-            rows = connection.execute(
-                sa.select(order_lines.c.sku.label("key"), sa.func.sum(order_lines.c.net).label("revenue"),
-                          sa.func.count().label("count"))
-                .select_from(order_lines.join(orders, orders.c.order_id == order_lines.c.order_id))
-                .where(*period).group_by(order_lines.c.sku)).all()
+            rows = _sums(db, connection, order_lines.c.sku, order_lines.c.net,
+                         order_lines.join(orders, orders.c.order_id == order_lines.c.order_id), period)
             found = [(r.key, r.key, r.revenue, r.count) for r in rows]
             if dimension == Dimension.CATEGORIES:
                 merged: dict[str, list[Any]] = {}
@@ -165,9 +185,7 @@ def report(db: Database, dimension: Dimension, start: dt.date, end: dt.date, cur
             else:
                 key = sa.func.date(orders.c.created_at) if db.is_sqlite else sa.cast(
                     sa.func.timezone("UTC", orders.c.created_at), sa.Date)
-            rows = connection.execute(
-                sa.select(key.label("key"), sa.func.sum(orders.c.subtotal).label("revenue"),
-                          sa.func.count().label("count")).where(*period).group_by(key)).all()
+            rows = _sums(db, connection, key, orders.c.subtotal, orders, period)
             names: dict[str, str] = {}
             if dimension == Dimension.CUSTOMERS and rows:
                 names = dict(connection.execute(sa.select(customers.c.id, customers.c.name).where(
