@@ -11,7 +11,9 @@ Conventions shared with product models:
 
 - option values are text in product models; an order's ``true``/``false`` (as
   the pricing engine reads them) are matched to the text values ``"true"`` and
-  ``"false"``, and options filled in by completion come back as booleans again;
+  ``"false"`` and come back as booleans; every other option comes back as the
+  model's own value, so ``"1.5"`` read from JSON or a database is the decimal
+  1.5 again and ``"625"`` the integer 625;
 - a derived attribute called ``lead_time_days`` is the build time of that
   configuration; promising uses it instead of the item's usual lead time.
 """
@@ -79,6 +81,7 @@ class ConfiguratorProducts:
         configurator = self._configurator(line.product_model)
         variables = {v.name: v for v in configurator.model.variables}
         problems: list[FieldProblem] = []
+        chosen: dict[str, Any] = {}  # each given option as the model's own value (text "1.5" → Decimal 1.5)
         session = configurator.session()
         for name, given in line.options.items():
             variable = variables.get(name)
@@ -99,13 +102,14 @@ class ConfiguratorProducts:
                 problems.append(FieldProblem(f"options.{name}", reason.replace("\n", " ")))
                 continue
             session.choose(name, value)
+            chosen[name] = _from_text(value, variable.domain)
         if problems:
             raise OrderValidationError(problems)
         try:
             complete = session.complete()
         except (IncompleteConfigurationError, UnknownVariableError, ConfiguratorError) as exc:
             raise OrderValidationError([FieldProblem("options", str(exc))]) from None
-        options = dict(line.options)
+        options = dict(chosen)
         for name, value in complete.items():
             if name not in options and variables[name].kind in _CHOSEN_KINDS:
                 options[name] = _from_text(value, variables[name].domain)

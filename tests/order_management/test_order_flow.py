@@ -131,3 +131,10 @@ def test_cancelling_gives_the_supply_back(flow) -> None:
     assert store.reserved(("BIKE-TRAIL", "WH-LYON")) == 2
     service.cancel(order.order_id, actor="desk", reason="test")
     assert store.reserved(("BIKE-TRAIL", "WH-LYON")) == 0
+
+
+def test_options_given_as_text_come_back_as_the_models_values(flow) -> None:
+    service, _ = flow
+    order = service.capture({"customer_id": "C-100", "currency": "EUR",
+                             "lines": [bike(frame_size="L", motor="true", battery_wh="625")]}, actor="desk").order
+    assert order.lines[0].options == {"frame_size": "L", "motor": True, "battery_wh": 625, "color": "matte-black"}
