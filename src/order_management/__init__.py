@@ -11,6 +11,7 @@ from .availability import SupplyPromiser, demand_request
 from .configuration import LEAD_TIME_ATTRIBUTE, ConfiguratorProducts, ConfiguredLine
 from .errors import (
     ConcurrentUpdateError,
+    DuplicateOrderError,
     FieldProblem,
     OrderError,
     OrderNotFoundError,
@@ -20,7 +21,7 @@ from .errors import (
 )
 from .fulfilment import FULFILMENT_KINDS
 from .imports import ErrorPolicy, ImportFormatError, ImportReport, import_orders, parse_csv_batch, parse_json_batch
-from .memory import DuplicateOrderError, FixedClock, InMemoryCustomers, InMemoryStore, InMemoryUnitOfWork
+from .memory import FixedClock, InMemoryCustomers, InMemoryStore, InMemoryUnitOfWork
 from .model import (
     Address,
     Channel,

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import promising as pr
-from .errors import FieldProblem, OrderValidationError
+from .errors import DuplicateOrderError, FieldProblem, OrderValidationError
 from .model import Customer, LineKind, Order
 from .ports import LinePromise, LinePromiseStatus
 
@@ -98,6 +98,8 @@ class SupplyPromiser:
             result = how(self.store, request, self.rules, as_of=as_of, reservation_id=order.order_id)
         except pr.PromisingInputError as exc:
             raise OrderValidationError([_problem(exc)]) from None
+        except pr.DuplicateReservationError:
+            raise DuplicateOrderError(f"order {order.order_id} already holds a reservation") from None
         return _promises(order, result.plan, as_of)
 
     def release(self, order_id: str) -> None:

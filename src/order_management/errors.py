@@ -13,6 +13,7 @@ from enum import StrEnum
 
 __all__ = [
     "ConcurrentUpdateError",
+    "DuplicateOrderError",
     "FieldProblem",
     "OrderError",
     "OrderNotFoundError",
@@ -64,6 +65,10 @@ class ProcessingConstraintError(OrderError, PermissionError):
 
 class OrderNotFoundError(OrderError, LookupError):
     """No order with that id (or source system and external reference)."""
+
+
+class DuplicateOrderError(OrderError, ValueError):
+    """An order with this id, or this source system and external reference, exists."""
 
 
 class ConcurrentUpdateError(OrderError, RuntimeError):

@@ -13,15 +13,11 @@ import itertools
 import threading
 from collections.abc import Iterable, Sequence
 
-from .errors import ConcurrentUpdateError, OrderError, OrderNotFoundError
+from .errors import ConcurrentUpdateError, DuplicateOrderError, OrderNotFoundError
 from .model import Customer, OrderStatus
 from .ports import OrderRecord
 
 __all__ = ["DuplicateOrderError", "FixedClock", "InMemoryCustomers", "InMemoryStore", "InMemoryUnitOfWork"]
-
-
-class DuplicateOrderError(OrderError, ValueError):
-    """An order with this id, or this source system and external reference, exists."""
 
 
 class FixedClock:

@@ -19,7 +19,7 @@ from typing import Any
 import pydantic
 
 from .context import Totals
-from .errors import FieldProblem, OrderValidationError, ProcessingConstraintError, Severity
+from .errors import DuplicateOrderError, FieldProblem, OrderValidationError, ProcessingConstraintError, Severity
 from .model import Customer, LineKind, LineStatus, Order, OrderLine, OrderStatus
 from .ports import (
     Clock,
@@ -99,7 +99,10 @@ class OrderService:
         order, applied = self.rules.apply_defaults(order, customer, as_of)
         order, lead_times = self._configure(order)
         pricing, warnings, holds = self._check(order, customer, as_of)
-        promises = self.promiser.reserve(order, customer, as_of, lead_times)
+        try:
+            promises = self.promiser.reserve(order, customer, as_of, lead_times)
+        except DuplicateOrderError:  # the same order id is being captured elsewhere: nothing of ours to release
+            return self._already_imported(order)
         order = _with_promises(order, promises)
         order = order.model_copy(update={"status": _status(order, pricing.requires_approval, holds)})
         revision = Revision(1, now, actor, reason, (), order)
@@ -108,10 +111,22 @@ class OrderService:
             with self.unit_of_work() as uow:
                 uow.orders.add(record)
                 uow.commit()
+        except DuplicateOrderError:
+            self.promiser.release(order.order_id)  # ours: reserve succeeded, so no one else holds this id
+            return self._already_imported(order)
         except Exception:
             self.promiser.release(order.order_id)
             raise
         return CaptureResult(record, True, tuple(warnings), tuple(applied))
+
+    def _already_imported(self, order: Order) -> CaptureResult:
+        """The stored order of a concurrent capture of the same import; re-raises if there is none."""
+        if order.source_system and order.external_ref:
+            with self.unit_of_work() as uow:
+                existing = uow.orders.find_by_external_ref(order.source_system, order.external_ref)
+            if existing is not None:
+                return CaptureResult(existing, created=False)
+        raise DuplicateOrderError(f"order {order.order_id} (or its import key) exists")
 
     def check(self, draft: Order | Mapping[str, Any]) -> list[FieldProblem]:
         """Every problem capture would report for ``draft``, without reserving or storing.

@@ -73,3 +73,36 @@ def test_concurrent_captures_never_oversell_and_lose_no_order(bundle) -> None:
     assert statuses == {OrderStatus.BOOKED: 100, OrderStatus.BACKORDERED: 900}
     reserved_orders = [r for r in orders.records.values() if r.order.status == OrderStatus.BOOKED]
     assert all(r.promises[0].ship_from == (("WH-LYON", 1),) for r in reserved_orders)
+
+
+def test_the_same_import_captured_by_four_threads_lands_once_and_reserves_once(bundle) -> None:
+    supply = pr.InMemoryReservationStore([pr.SupplyPosition(item="LOCK-U", location="WH-LYON", on_hand=100)])
+    orders = InMemoryStore()
+    service = OrderService(
+        rules=order_rules_from(bundle), customers=InMemoryCustomers(CUSTOMERS),
+        unit_of_work=orders.unit_of_work, clock=FixedClock(NOW), pricer=RulesetPricer(bundle),
+        promiser=SupplyPromiser(supply, pr.promising_rules_from_yaml(SOURCING)),
+    )
+    start = threading.Barrier(4)
+    results = []
+    errors: list[BaseException] = []
+
+    def capture() -> None:
+        start.wait()
+        try:
+            results.append(service.capture({"customer_id": "C-100", "currency": "EUR", "source_system": "edi",
+                                            "external_ref": "PO-1", "lines": [
+                                                {"line_id": "1", "sku": "LOCK-U", "quantity": "3"}]}, actor="t"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=capture) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(r.created for r in results) == [False, False, False, True]
+    assert len({r.order.order_id for r in results}) == 1
+    assert len(orders.records) == 1
+    assert supply.reserved(("LOCK-U", "WH-LYON")) == 3
