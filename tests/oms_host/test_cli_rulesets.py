@@ -75,3 +75,10 @@ def test_eval_reports_errors_with_a_caret(capsys) -> None:
     code, out = run(capsys, "eval", "quantity >", "--var", "quantity=3")
     assert code == 1
     assert "<expr>:1:11: the expression ends too early" in out
+
+
+def test_the_role_choices_of_the_commands_are_the_apps_roles() -> None:
+    from oms_host.auth import Role
+    from oms_host.commands._options import ROLE_NAMES
+
+    assert set(ROLE_NAMES) == {role.value for role in Role}

@@ -6,12 +6,13 @@ import argparse
 import datetime as dt
 import time
 
+from ._options import add_database_option, add_rulesets_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("demo", help="seed demo customers and orders over several months")
-    parser.add_argument("--database", metavar="URL", help="database URL (default: TARIF_DATABASE_URL or "
-                                                           "sqlite:///tarif.sqlite3)")
-    parser.add_argument("--rulesets", metavar="DIR", help="ruleset folder (default: ./rulesets)")
+    add_database_option(parser)
+    add_rulesets_option(parser)
     parser.add_argument("--customers", type=int, default=300)
     parser.add_argument("--orders", type=int, default=600)
     parser.add_argument("--months", type=int, default=6)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from order_management import ErrorPolicy
 
+from ._options import add_database_option, add_rulesets_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("import", help="import a batch of orders (JSON or CSV) with an error policy")
@@ -19,9 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--policy", choices=[p.value for p in ErrorPolicy], default=ErrorPolicy.REJECT_BATCH.value,
                         help="what a problem costs (default: reject_batch)")
     parser.add_argument("--actor", default="import:cli", help="who the order history names (default: import:cli)")
-    parser.add_argument("--database", metavar="URL", help="database URL (default: TARIF_DATABASE_URL or "
-                                                           "sqlite:///tarif.sqlite3)")
-    parser.add_argument("--rulesets", metavar="DIR", help="ruleset folder (default: ./rulesets)")
+    add_database_option(parser)
+    add_rulesets_option(parser)
     parser.set_defaults(handler=run)
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import threading
 
+from ._options import add_database_option, add_rulesets_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("serve", help="run the OMS host app (web UI and JSON API)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--database", metavar="URL", help="database URL (default: TARIF_DATABASE_URL or "
-                                                           "sqlite:///tarif.sqlite3)")
-    parser.add_argument("--rulesets", metavar="DIR", help="ruleset folder (default: ./rulesets)")
+    add_database_option(parser)
+    add_rulesets_option(parser)
     parser.add_argument("--log-level", default="warning")
     parser.add_argument("--maintenance-minutes", type=float, default=10, metavar="N",
                         help="every N minutes: release orphaned reservations and scan for jeopardy (0: never)")

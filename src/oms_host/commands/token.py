@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import argparse
 
+from ._options import add_database_option, add_role_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("token", help="issue (or revoke) an API token for system-to-system calls")
     parser.add_argument("name", metavar="NAME", help="the calling system, as order histories will name it")
-    parser.add_argument("--role", default="order_desk",
-                        choices=["order_desk", "approver", "pricing_admin", "read_only"])
+    add_role_option(parser, default="order_desk")
     parser.add_argument("--revoke", metavar="TOKEN", help="revoke this token instead of issuing one")
-    parser.add_argument("--database", metavar="URL", help="database URL (default: TARIF_DATABASE_URL or "
-                                                           "sqlite:///tarif.sqlite3)")
+    add_database_option(parser)
     parser.set_defaults(handler=run)
 
 

@@ -10,17 +10,18 @@ import argparse
 import getpass
 import sys
 
+from ._options import add_database_option, add_role_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("user", help="add a user of the host app or change one (password, role)")
     parser.add_argument("username", metavar="NAME")
-    parser.add_argument("--role", default="read_only", choices=["order_desk", "approver", "pricing_admin", "read_only"])
+    add_role_option(parser, default="read_only")
     parser.add_argument("--display-name", help="how the user is shown (default: NAME)")
     parser.add_argument("--locale", default="en", choices=["en", "fr"])
     parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     parser.add_argument("--disable", action="store_true", help="lock the user out (keeps their history)")
-    parser.add_argument("--database", metavar="URL", help="database URL (default: TARIF_DATABASE_URL or "
-                                                           "sqlite:///tarif.sqlite3)")
+    add_database_option(parser)
     parser.set_defaults(handler=run)
 
 
