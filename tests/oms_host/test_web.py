@@ -80,7 +80,9 @@ def test_amounts_and_dates_are_formatted_for_the_locale(desk) -> None:
 
 def test_the_quote_document_records_who_viewed_it(desk) -> None:
     login(desk, "viewer")
-    assert desk.get("/orders/SO-000001/quote").status_code == 200
+    quote = desk.get("/orders/SO-000001/quote")
+    assert quote.status_code == 200
+    assert "Subtotal" in quote.text and "<td class=\"num\">" in quote.text  # the priced lines are there
     detail = desk.get("/orders/SO-000001").text
     assert "document viewed (quote)" in detail and "viewer" in detail
 
@@ -122,7 +124,8 @@ def test_a_shipped_order_is_returned_with_a_label_and_every_document_view_is_aud
     assert page.status_code == 200 and "Return label" in page.text and 'id="action-error"' not in page.text
     rma_id = page.text.split("Return label ")[1].split("<")[0].strip()
     assert desk.get(f"/orders/{order_id}/returns/{rma_id}/label").status_code == 200
-    assert desk.get(f"/orders/{order_id}/invoice").status_code == 200
+    invoice = desk.get(f"/orders/{order_id}/invoice")
+    assert invoice.status_code == 200 and "Subtotal" in invoice.text and "Payments" in invoice.text
     events = desk.get(f"/orders/{order_id}").text
     assert f"document viewed (return label {rma_id})" in events and "document viewed (invoice)" in events
 
