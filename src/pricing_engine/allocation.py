@@ -12,13 +12,14 @@ from decimal import Decimal
 
 from pricing_engine.errors import InvalidAmountError
 from pricing_engine.money import Money, to_decimal
-from pricing_engine.rounding import DECIMAL_CONTEXT, minor_unit
+from pricing_engine.rounding import DECIMAL_CONTEXT, in_decimal_context, minor_unit
 
 __all__ = ["allocate", "allocate_units"]
 
 _CTX = DECIMAL_CONTEXT
 
 
+@in_decimal_context
 def allocate_units(total: int, weights: Sequence[Decimal]) -> list[int]:
     """Split an integer ``total`` in proportion to ``weights``; the parts sum to ``total``.
 
@@ -64,6 +65,7 @@ def allocate_units(total: int, weights: Sequence[Decimal]) -> list[int]:
     return [sign * p for p in parts]
 
 
+@in_decimal_context
 def allocate(total: Money, weights: Sequence[Decimal | int | Money]) -> list[Money]:
     """Split ``total`` over ``len(weights)`` shares that sum to it exactly.
 

@@ -28,7 +28,14 @@ from pricing_engine.models import (
 )
 from pricing_engine.pipeline import PricingRules, PricingStage, PricingState, check_pipeline, new_state
 from pricing_engine.recurring import ChargeKind
-from pricing_engine.rounding import DECIMAL_CONTEXT, RoundingMode, RoundingScope, minor_unit, quantize
+from pricing_engine.rounding import (
+    DECIMAL_CONTEXT,
+    RoundingMode,
+    RoundingScope,
+    in_decimal_context,
+    minor_unit,
+    quantize,
+)
 from pricing_engine.stages import DEFAULT_PIPELINE
 from pricing_engine.tax import TaxKind, TaxPolicy, tax_line
 from rule_language import RulesetBundle
@@ -39,6 +46,7 @@ _CTX = DECIMAL_CONTEXT
 _ZERO = Decimal(0)
 
 
+@in_decimal_context
 def price_order(
     order: Order | Mapping[str, Any],
     pricing_rulesets: Any,
@@ -56,6 +64,9 @@ def price_order(
     line nets sum exactly to the order net, line taxes to the order tax.
     Raises :class:`~pricing_engine.errors.PricingEvaluationError` (``loc`` points
     into the order) when the order cannot be priced.
+
+    Runs under :data:`~pricing_engine.rounding.DECIMAL_CONTEXT` (60 digits,
+    ``ROUND_HALF_EVEN``), never the caller's ambient ``decimal`` context.
     """
     if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime):
         raise TypeError("as_of must be a datetime.date (the pricing day), not "

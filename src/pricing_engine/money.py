@@ -124,10 +124,10 @@ class Money:
         return Money(_CTX.divide(self.amount, d), self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money(_CTX.minus(self.amount), self.currency)
 
     def __abs__(self) -> Money:
-        return Money(abs(self.amount), self.currency)
+        return Money(_CTX.abs(self.amount), self.currency)
 
     def __bool__(self) -> bool:
         return bool(self.amount)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from pricing_engine.rounding import DECIMAL_CONTEXT
+from pricing_engine.rounding import DECIMAL_CONTEXT, in_decimal_context
 
 __all__ = [
     "ChargeKind",
@@ -137,6 +137,7 @@ class Schedule:
     term_end: dt.date | None  # exclusive; None without a term
 
 
+@in_decimal_context
 def schedule(
     start: dt.date,
     period: Period,

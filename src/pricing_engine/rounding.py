@@ -8,16 +8,24 @@ rounding happens (per unit, per line, per document) is a field of a
 process-wide setting.
 
 Arithmetic is done in :data:`DECIMAL_CONTEXT`, an explicit context with enough
-digits for any order, so nothing depends on the ambient ``decimal`` context.
+digits for any order, so nothing depends on the ambient ``decimal`` context: the
+package's modules call its methods (``_CTX.multiply``) rather than the operators,
+and every public entry point is wrapped in :func:`in_decimal_context`, which makes
+it the current context for the call, so the operators, ``sum`` and the compiled
+rule callables a stage runs see it too. A caller's ``getcontext().prec = 6`` never
+changes a price.
 """
 
 from __future__ import annotations
 
 import decimal
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from functools import cache, lru_cache
+from functools import cache, lru_cache, wraps
+from typing import ParamSpec, TypeVar
 
 from babel.numbers import get_currency_precision, list_currencies
 
@@ -29,6 +37,8 @@ __all__ = [
     "RoundingPolicy",
     "RoundingScope",
     "currency_exponent",
+    "exact_sum",
+    "in_decimal_context",
     "known_currencies",
     "minor_unit",
     "quantize",
@@ -41,6 +51,55 @@ DECIMAL_CONTEXT = decimal.Context(
     rounding=decimal.ROUND_HALF_EVEN,
     traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+#: The context object :func:`in_decimal_context` made current (a copy of
+#: ``DECIMAL_CONTEXT``), so nested entry points need not install it again.
+_ACTIVE: ContextVar[decimal.Context | None] = ContextVar("pricing_decimal_context", default=None)
+
+
+def in_decimal_context(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``fn`` with a copy of :data:`DECIMAL_CONTEXT` as the current decimal context.
+
+    The caller's context is restored afterwards, untouched. Nested calls (a stage
+    calling :func:`~pricing_engine.tax.tax_line`) reuse the installed context, so
+    the cost is paid once per outermost call (about a microsecond).
+
+    >>> @in_decimal_context
+    ... def third(x: Decimal) -> Decimal:
+    ...     return x / 3
+    >>> with decimal.localcontext(prec=3):
+    ...     third(Decimal(1)) == DECIMAL_CONTEXT.divide(1, 3), decimal.getcontext().prec
+    (True, 3)
+    """
+
+    @wraps(fn)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        active = _ACTIVE.get()
+        if active is not None and decimal.getcontext() is active:
+            return fn(*args, **kwargs)
+        with decimal.localcontext(DECIMAL_CONTEXT) as ctx:
+            token = _ACTIVE.set(ctx)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _ACTIVE.reset(token)
+
+    return run
+
+
+def exact_sum(values: Iterable[Decimal], start: Decimal = Decimal(0)) -> Decimal:
+    """``sum(values, start)`` in :data:`DECIMAL_CONTEXT`, whatever the ambient context.
+
+    >>> with decimal.localcontext(prec=3):
+    ...     exact_sum([Decimal("1234.5"), Decimal("0.25")])
+    Decimal('1234.75')
+    """
+    total = start
+    for v in values:
+        total = DECIMAL_CONTEXT.add(total, v)
+    return total
 
 
 class RoundingMode(StrEnum):

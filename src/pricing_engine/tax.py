@@ -27,7 +27,14 @@ from enum import StrEnum
 
 from pricing_engine.allocation import allocate
 from pricing_engine.money import Money, to_decimal
-from pricing_engine.rounding import DECIMAL_CONTEXT, RoundingMode, RoundingScope, quantize
+from pricing_engine.rounding import (
+    DECIMAL_CONTEXT,
+    RoundingMode,
+    RoundingScope,
+    exact_sum,
+    in_decimal_context,
+    quantize,
+)
 
 __all__ = [
     "LineTax",
@@ -95,7 +102,7 @@ class LineTax:
 
     @property
     def tax_total(self) -> Decimal:
-        return sum((t.amount for t in self.taxes), _ZERO)
+        return exact_sum(t.amount for t in self.taxes)
 
 
 def _chain(
@@ -120,6 +127,7 @@ def _chain(
     return out
 
 
+@in_decimal_context
 def tax_line(
     amount: Decimal,
     quantity: Decimal | int,
@@ -199,6 +207,7 @@ def tax_line(
     return LineTax(_CTX.subtract(amt, total), amt, taxes, settled)
 
 
+@in_decimal_context
 def settle_document_taxes(
     lines: Sequence[LineTax], policy: TaxPolicy, currency: str
 ) -> list[LineTax]:

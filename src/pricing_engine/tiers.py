@@ -28,7 +28,7 @@ from enum import StrEnum
 
 from pricing_engine.errors import TierTableError
 from pricing_engine.money import to_decimal
-from pricing_engine.rounding import DECIMAL_CONTEXT
+from pricing_engine.rounding import DECIMAL_CONTEXT, in_decimal_context
 
 __all__ = [
     "Tier",
@@ -80,6 +80,7 @@ class TierPricing:
     parts: tuple[TierPart, ...]
 
 
+@in_decimal_context
 def check_tiers(tiers: Sequence[Tier]) -> list[tuple[int, str]]:
     """Every problem of a tier table as ``(tier_index, message)``; empty when sound.
 
@@ -124,6 +125,7 @@ def _validated(tiers: Sequence[Tier]) -> Sequence[Tier]:
     return tiers
 
 
+@in_decimal_context
 def price_tiers(
     tiers: Sequence[Tier], quantity: Decimal | int, mode: TierMode, *, checked: bool = False
 ) -> TierPricing:
@@ -176,6 +178,7 @@ def price_tiers(
     raise ValueError(f"price_tiers prices VOLUME or GRADUATED tables, not {mode}")
 
 
+@in_decimal_context
 def price_package(
     quantity: Decimal | int,
     block_size: Decimal | int,
