@@ -11,14 +11,21 @@ request's demand class (ATP, inside the item's time fence), from its lead time
    ranking or its weighted score;
 2. otherwise, under the ``split`` policy, what the preferred locations can
    ship on target (parts of at least ``min_split_quantity``), the rest from
-   the location that delivers it earliest;
+   the location that delivers it earliest — or, when no one location can
+   supply all of it, in parts from the locations that deliver them earliest;
 3. otherwise the location that delivers the whole line earliest (ties: the
    more preferred); under ``ship_complete`` the same choice is made for the
    whole order at once, on one date;
 4. if no location can ever supply the whole line (ATP items without enough
-   supply inside the fence): under ``split``, the most one location can
-   supply ships and the rest is backordered; otherwise the whole line is
-   backordered, with each location's reason.
+   supply inside the fence): under ``split``, the most the locations can
+   supply together ships and only the rest is backordered; otherwise the
+   whole line is backordered, with each location's reason.
+
+A split line promises as many units as supply allows, with every part — and
+the backordered rest, which ships as a part of its own later — either 0 or
+at least ``min_split_quantity`` units: the units to place are fixed first
+(:func:`_promisable`), then each part is as large as it can be while the rest
+can still be placed (:func:`_part`).
 
 Lines are placed in order against a private working copy of the supply, so
 two lines of the same item never count one unit twice.
@@ -323,68 +330,146 @@ def _plan_line(ctx: _Context, line: DemandLine, preferred: list[str], split: boo
 
 
 def _plan_split(ctx: _Context, line: DemandLine, preferred: list[str]) -> LinePromise | None:
-    """Parts on target from the preferred locations, the rest where it is delivered earliest."""
+    """Parts on target from the preferred locations, the rest where it is delivered earliest.
+
+    None when no preferred location can ship a part on target (the caller then
+    looks for the location delivering the whole line earliest).
+    """
     minimum = max(1, ctx.rule.min_split_quantity)
     if line.quantity < 2 * minimum:
         return None
-    remaining, chosen = line.quantity, []
+    capacity = {loc: _capacity(ctx, line, loc) for loc in preferred}
+    budget = _promisable(line.quantity, capacity.values(), minimum)
+    chosen: list[tuple[_Option, Shipment]] = []
     for loc in preferred:
-        if not remaining:
+        if not budget:
             break
         transit = ctx.lanes[loc].transit_days
         day = _desired_ship(ctx, line, transit) if line.requested_on is not None else ctx.as_of
-        units = min(_available_by(ctx, line, loc, day), remaining)
-        if 0 < remaining - units < minimum:
-            units = remaining - minimum
-        if units < minimum:
+        others = [c for other, c in capacity.items() if other != loc]
+        units = _part(budget, min(_available_by(ctx, line, loc, day), budget), minimum, others, capacity[loc])
+        if not units:
             continue
         option = _option(ctx, line, loc, units)
         if isinstance(option, _Option) and _meets(line, option, ctx.as_of):
             chosen.append((option, _apply(ctx, line, option)))
-            remaining -= units
+            budget -= units
+            capacity[loc] = _capacity(ctx, line, loc)
     if not chosen:
         return None
-    shipments = [s for _, s in chosen]
     texts = [_how(o, line.item) for o, _ in chosen]
-    backordered = 0
-    if remaining:
-        rest = [(loc, o) for loc in preferred
-                if isinstance(o := _option(ctx, line, loc, remaining), _Option)]
-        if rest:
-            loc, option = min(rest, key=lambda lo: (lo[1].deliver_on, preferred.index(lo[0])))
-            shipments.append(_apply(ctx, line, option))
-            texts.append(f"the remaining {_how(option, line.item)}")
-        else:
-            backordered = remaining
-            texts.append(f"{remaining} backordered (no location can supply them)")
-    reason = ("split (parts of at least " + str(minimum) + f" under rule `{ctx.rule.name}`): "
-              + "; ".join(texts))
+    rest = _spread(ctx, line, preferred, budget, minimum)
+    texts.extend(f"the remaining {_how(o, line.item)}" if i == 0 else f"then {_how(o, line.item)}"
+                 for i, (o, _) in enumerate(rest))
+    return _split_promise(ctx, line, minimum, [*chosen, *rest], texts)
+
+
+def _plan_partial(ctx: _Context, line: DemandLine, preferred: list[str]) -> LinePromise | None:
+    """No location can ever supply the whole line: ship the most the locations can, backorder the rest."""
+    minimum = max(1, ctx.rule.min_split_quantity)
+    budget = _promisable(line.quantity, [_capacity(ctx, line, loc) for loc in preferred], minimum)
+    if not budget:
+        return None
+    parts = _spread(ctx, line, preferred, budget, minimum)
+    return _split_promise(ctx, line, minimum, parts, [_how(o, line.item) for o, _ in parts])
+
+
+def _split_promise(ctx: _Context, line: DemandLine, minimum: int, parts: list[tuple[_Option, Shipment]],
+                   texts: list[str]) -> LinePromise:
+    shipments = [s for _, s in parts]
+    backordered = line.quantity - sum(s.quantity for s in shipments)
+    if backordered:
+        texts = [*texts, f"{backordered} backordered (no location can supply them)"]
+    reason = f"split (parts of at least {minimum} under rule `{ctx.rule.name}`): " + "; ".join(texts)
     return LinePromise(line.line_id, line.item, line.quantity,
                        _status(line, shipments, backordered, ctx.as_of), tuple(shipments), backordered, reason)
 
 
-def _plan_partial(ctx: _Context, line: DemandLine, preferred: list[str]) -> LinePromise | None:
-    """No location can ever supply the whole line: ship the most one location can, backorder the rest."""
-    minimum = max(1, ctx.rule.min_split_quantity)
-    best: tuple[_Option, int] | None = None
-    for loc in preferred:
-        units = min(_most_available(ctx, line, loc), line.quantity)
-        if 0 < line.quantity - units < minimum:
-            units = line.quantity - minimum
-        if units < minimum:
-            continue
-        option = _option(ctx, line, loc, units)
-        if isinstance(option, _Option) and (best is None or units > best[1] or (
-                units == best[1] and option.deliver_on < best[0].deliver_on)):
-            best = (option, units)
-    if best is None:
-        return None
-    option, units = best
-    shipment = _apply(ctx, line, option)
-    backordered = line.quantity - units
-    reason = (f"split (parts of at least {minimum} under rule `{ctx.rule.name}`): {_how(option, line.item)}; "
-              f"{backordered} backordered (no location can supply them)")
-    return LinePromise(line.line_id, line.item, line.quantity, LineStatus.PARTIAL, (shipment,), backordered, reason)
+def _spread(ctx: _Context, line: DemandLine, preferred: list[str], budget: int,
+            minimum: int) -> list[tuple[_Option, Shipment]]:
+    """Place ``budget`` units of the line, each part where it is delivered earliest.
+
+    One location takes them all when it can (the earliest delivering one);
+    otherwise parts of at least ``minimum`` go, one by one, to the location
+    delivering its part earliest, each part as large as it can be while the
+    rest can still be placed. ``budget`` must be placeable (see
+    :func:`_promisable`); every unit of it is placed.
+    """
+    placed: list[tuple[_Option, Shipment]] = []
+    while budget:
+        whole = [(loc, o) for loc in preferred if isinstance(o := _option(ctx, line, loc, budget), _Option)]
+        if whole:
+            loc, option = min(whole, key=lambda lo: (lo[1].deliver_on, preferred.index(lo[0])))
+            placed.append((option, _apply(ctx, line, option)))
+            break
+        capacity = {loc: _capacity(ctx, line, loc) for loc in preferred}
+        parts = []
+        for loc in preferred:
+            others = [c for other, c in capacity.items() if other != loc]
+            units = _part(budget, min(capacity[loc], budget), minimum, others, capacity[loc])
+            if units and isinstance(option := _option(ctx, line, loc, units), _Option):
+                parts.append((loc, option))
+        if not parts:  # cannot happen while the budget is placeable
+            raise AssertionError(f"{budget} x {line.item} cannot be placed")
+        loc, option = min(parts, key=lambda lo: (lo[1].deliver_on, preferred.index(lo[0])))
+        placed.append((option, _apply(ctx, line, option)))
+        budget -= option.quantity
+    return placed
+
+
+def _capacity(ctx: _Context, line: DemandLine, location: str) -> int:
+    """The most units of the line ``location`` can still promise (the whole line when lead time covers it)."""
+    if isinstance(_option(ctx, line, location, line.quantity), _Option):
+        return line.quantity
+    return min(line.quantity, _most_available(ctx, line, location))
+
+
+def _placeable(units: int, capacities: Iterable[int], minimum: int) -> bool:
+    """Whether ``units`` can be shipped from locations of these capacities, in parts of at least ``minimum``.
+
+    A location ships 0 or between ``minimum`` and its capacity, so ``k``
+    locations reach every total from ``k × minimum`` to the sum of the ``k``
+    largest capacities; the fewest locations that reach ``units`` decide.
+
+    >>> _placeable(6, [5, 2], 2), _placeable(7, [5, 2], 2), _placeable(3, [5, 2], 2), _placeable(1, [5], 2)
+    (True, True, True, False)
+    """
+    if units == 0:
+        return True
+    reach = 0
+    for k, capacity in enumerate(sorted((c for c in capacities if c >= minimum), reverse=True), 1):
+        reach += capacity
+        if reach >= units:
+            return k * minimum <= units
+    return False
+
+
+def _promisable(quantity: int, capacities: Iterable[int], minimum: int) -> int:
+    """The most of ``quantity`` units locations of these capacities can ship in parts of at least ``minimum``.
+
+    What is left over is backordered, and will ship as a part of its own: it
+    is 0 or at least ``minimum`` as well.
+
+    >>> _promisable(14, [5, 8], 1), _promisable(14, [5, 8], 2), _promisable(8, [5, 2], 2), _promisable(3, [2], 2)
+    (13, 12, 6, 0)
+    """
+    capacities = list(capacities)
+    if _placeable(quantity, capacities, minimum):
+        return quantity
+    most = min(quantity - minimum, sum(c for c in capacities if c >= minimum))
+    return next((units for units in range(most, 0, -1) if _placeable(units, capacities, minimum)), 0)
+
+
+def _part(budget: int, upper: int, minimum: int, others: Sequence[int], own: int) -> int:
+    """The largest part (at most ``upper``) of a placeable ``budget`` that one location can take.
+
+    The rest must stay placeable: on the other locations, or later on this one
+    (its capacity ``own`` less the part). 0 when no part of at least ``minimum`` fits.
+    """
+    for units in range(upper, minimum - 1, -1):
+        if _placeable(budget - units, [*others, own - units], minimum):
+            return units
+    return 0
 
 
 def _most_available(ctx: _Context, line: DemandLine, location: str) -> int:
