@@ -3,7 +3,7 @@
 ``price_order`` runs an ordered tuple of stages over a :class:`PricingState`.
 Each stage is a small object with a stable ``name`` and a ``run(state)`` method
 (:class:`PricingStage`); stages are registered by name in
-:data:`pricing_engine.stages.STAGES` and the default order is
+:data:`pricing_engine.stages.STAGES` (one module per stage) and the default order is
 :data:`pricing_engine.stages.DEFAULT_PIPELINE`. A caller may pass its own
 sequence (replace the tax stage with a tax-service adapter, say). The state is
 created per call and never shared, so the whole computation stays pure.

@@ -39,3 +39,18 @@ def test_every_error_is_a_pricing_error_and_a_builtin():
         cls = getattr(errors, name)
         assert issubclass(cls, pricing_engine.PricingError)
         assert issubclass(cls, ValueError | LookupError) or cls is pricing_engine.PricingError
+
+
+def test_the_stages_package_exports_the_registry_and_every_stage_class():
+    from pricing_engine import stages
+
+    assert set(stages.__all__) == {
+        "DEFAULT_PIPELINE", "STAGES", "DiscountStage", "DocumentRoundingStage",
+        "ManualAdjustmentStage", "PriceListStage", "QuantityStage", "RollUpStage", "RoundingStage",
+        "ServiceChargeStage", "TaxStage"}
+    assert all(hasattr(stages, name) for name in stages.__all__)
+
+
+def test_each_stage_lives_in_the_module_named_after_it():
+    for stage in STAGES.values():
+        assert type(stage).__module__ == f"pricing_engine.stages.{stage.name}"
