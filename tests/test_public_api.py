@@ -25,7 +25,8 @@ def test_rule_language_exports_its_contract() -> None:
 
     for name in ("compile_expression", "Schema", "load_rulesets", "load_ruleset_dir", "RulesetKind",
                  "CompileContext", "DecisionTableSpec", "run_scenarios", "RuleLanguageError",
-                 "EvaluationError", "Problem", "RulesetLoadError"):
+                 "EvaluationError", "Problem", "RulesetLoadError", "VOCABULARY", "RuleKind", "schema_for",
+                 "vocabulary_table"):
         assert name in rule_language.__all__
 
 

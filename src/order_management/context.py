@@ -1,9 +1,11 @@
 """What order rules can read: the schema of symbols and the values for one order.
 
-Rule authors write ``customer.segment``, ``order.ship_to.country`` or, in a
-per-line rule, ``line.quantity``; this module declares those names once (so a
-typo is a load error with a suggestion) and builds the matching values from an
-order, its customer and, once priced, its totals.
+Rule authors write ``customer.segment``, ``ship_to.country`` or, in a per-line
+rule, ``line.quantity``: names of the one order vocabulary
+(:mod:`rule_language.vocabulary`, shared with pricing and event rules, so a
+typo or a name only another rule kind reads is a load error that says so).
+This module builds the matching values from an order, its customer and, once
+priced, its totals.
 """
 
 from __future__ import annotations
@@ -13,61 +15,16 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from rule_language import Schema, enum
+from rule_language import RuleKind, schema_for
 
-from .model import Channel, Customer, LineKind, LineStatus, Order, OrderLine, OrderStatus, Party
+from .model import Customer, Order, OrderLine, Party
 
 __all__ = ["LINE_SCHEMA", "ORDER_SCHEMA", "Totals", "line_env", "order_env"]
 
-_PARTY = {"name": "string", "country": "string", "region": "string", "city": "string",
-          "postal_code": "string"}
-
-ORDER_SCHEMA = Schema.of({
-    "as_of": "date",
-    "order.order_id": "string",
-    "order.channel": enum(*Channel),
-    "order.status": enum(*OrderStatus),
-    "order.currency": "string",
-    "order.requested_date": "date",
-    "order.payment_terms": "string",
-    "order.warehouse": "string",
-    "order.price_list": "string",
-    "order.source_system": "string",
-    "order.coupons": {"type": "list", "of": "string"},
-    "order.line_count": "integer",
-    "order.subtotal": "money",
-    "order.tax": "money",
-    "order.total": "money",
-    **{f"order.ship_to.{k}": v for k, v in _PARTY.items()},
-    **{f"order.bill_to.{k}": v for k, v in _PARTY.items()},
-    "order.lines": {"type": "list", "of": {"type": "record", "fields": {
-        "sku": "string", "kind": "string", "quantity": "decimal", "product_model": "string"}}},
-    "customer.id": "string",
-    "customer.name": "string",
-    "customer.segment": "string",
-    "customer.account": "string",
-    "customer.demand_class": "string",
-    "customer.currency": "string",
-    "customer.payment_terms": "string",
-    "customer.credit_limit": "money",
-    "customer.open_balance": "money",
-    "customer.blocked": "boolean",
-    **{f"customer.ship_to.{k}": v for k, v in _PARTY.items()},
-    **{f"customer.bill_to.{k}": v for k, v in _PARTY.items()},
-})
-
-LINE_SCHEMA = ORDER_SCHEMA.extend({
-    "line.line_id": "string",
-    "line.kind": enum(*LineKind),
-    "line.sku": "string",
-    "line.quantity": "decimal",
-    "line.unit": "string",
-    "line.product_model": "string",
-    "line.status": enum(*LineStatus),
-    "line.requested_date": "date",
-    "line.ship_from": "string",
-    "line.net": "money",
-})
+#: What an order-level rule reads: the order rules' names of the one order vocabulary.
+ORDER_SCHEMA = schema_for(RuleKind.ORDER, per_line=False)
+#: What a per-line rule (``for_each: line``, line constraints) reads: the same plus ``line.*``.
+LINE_SCHEMA = schema_for(RuleKind.ORDER)
 
 
 class Totals(Mapping[str, Decimal]):
@@ -101,7 +58,7 @@ def order_env(order: Order, customer: Customer, as_of: dt.date, totals: Totals |
     return {
         "as_of": as_of,
         "order": {
-            "order_id": order.order_id,
+            "id": order.order_id,
             "channel": order.channel.value,
             "status": order.status.value,
             "currency": order.currency,
@@ -115,11 +72,11 @@ def order_env(order: Order, customer: Customer, as_of: dt.date, totals: Totals |
             "subtotal": totals["subtotal"] if totals else None,
             "tax": totals["tax"] if totals else None,
             "total": totals["total"] if totals else None,
-            "ship_to": _party(order.ship_to),
-            "bill_to": _party(order.bill_to),
             "lines": [{"sku": line.sku, "kind": line.kind.value, "quantity": line.quantity,
                        "product_model": line.product_model} for line in order.lines],
         },
+        "ship_to": _party(order.ship_to),
+        "bill_to": _party(order.bill_to),
         "customer": {
             "id": customer.id,
             "name": customer.name,
@@ -140,7 +97,7 @@ def order_env(order: Order, customer: Customer, as_of: dt.date, totals: Totals |
 def line_env(base: Mapping[str, Any], line: OrderLine, totals: Totals | None = None) -> dict[str, Any]:
     """``base`` (an :func:`order_env`) plus ``line.*`` for a per-line rule."""
     return {**base, "line": {
-        "line_id": line.line_id,
+        "id": line.line_id,
         "kind": line.kind.value,
         "sku": line.sku,
         "quantity": line.quantity,

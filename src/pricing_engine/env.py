@@ -2,8 +2,10 @@
 
 Every pricing expression (entry and discount conditions, option-price formulas,
 derived-list formulas, tax conditions) is type-checked at load time against
-:func:`pricing_schema`, optionally extended by the file's own ``inputs:``
-declarations for ``line.options.*`` and ``customer.attributes.*``. At pricing
+:func:`pricing_schema` — the pricing names of the one order vocabulary
+(:mod:`rule_language.vocabulary`, shared with order and event rules) —
+optionally extended by the file's own ``inputs:`` declarations for
+``line.options.*`` and ``customer.attributes.*``. At pricing
 time the engine builds one nested mapping per order and one per line; values are
 Decimals, never floats. Absent text values are ``None`` (a comparison with them is
 simply false); money values are Decimals in the order currency.
@@ -15,18 +17,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from rule_language import (
-    BOOLEAN,
-    DATE,
-    DECIMAL,
-    INTEGER,
-    STRING,
-    RuleLanguageError,
-    Schema,
-    list_of,
-    money,
-    type_from_spec,
-)
+from rule_language import RuleKind, RuleLanguageError, Schema, money, schema_for, type_from_spec
 
 __all__ = [
     "DECLARABLE_PREFIXES",
@@ -35,43 +26,19 @@ __all__ = [
     "pricing_schema",
 ]
 
-_ORDER_SYMBOLS: dict[str, Any] = {
-    "as_of": DATE,
-    "order.id": STRING,
-    "order.currency": STRING,
-    "order.channel": STRING,
-    "order.coupons": list_of(STRING),
-    "order.subtotal": money(None),
-    "order.quantity": DECIMAL,
-    "order.line_count": INTEGER,
-    "customer.id": STRING,
-    "customer.account": STRING,
-    "customer.segment": STRING,
-    "customer.tax_exempt": BOOLEAN,
-    "ship_to.country": STRING,
-    "ship_to.region": STRING,
-    "ship_to.postal_code": STRING,
-}
-_LINE_SYMBOLS: dict[str, Any] = {
-    "line.id": STRING,
-    "line.sku": STRING,
-    "line.category": STRING,
-    "line.tax_class": STRING,
-    "line.quantity": DECIMAL,
-    "line.unit": STRING,
-    "line.unit_price": money(None),
-    "line.amount": money(None),
-    "line.list_amount": money(None),
-}
-
-#: Derived price-list formulas also read the base list's price and the cost.
+#: Derived price-list formulas also read the base list's price and the cost (not order names).
 _DERIVED_SYMBOLS: dict[str, Any] = {"base_price": money(None), "cost": money(None)}
 
 
 @cache
 def pricing_schema() -> Schema:
-    """What every pricing expression may read (built on first use, then shared)."""
-    return Schema.of({**_ORDER_SYMBOLS, **_LINE_SYMBOLS})
+    """What every pricing expression may read: the order vocabulary's pricing names.
+
+    Built on first use, then shared. A name other rule kinds read but pricing
+    does not (``order.total``, ``line.days_late``) is refused saying where it is
+    available; the names and their meanings are listed in docs/rule-language.md.
+    """
+    return schema_for(RuleKind.PRICING)
 
 
 def derived_schema(schema: Schema) -> Schema:

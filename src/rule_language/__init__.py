@@ -3,7 +3,9 @@
 Rule authors write expressions (``line.quantity >= 10 and customer.segment =
 'gold'``), decision tables and ruleset files; this package parses them with its
 own parser, type-checks them against a declared schema at load time, and
-compiles them once into a fast callable and an exact sympy form.
+compiles them once into a fast callable and an exact sympy form. The order
+vocabulary (:mod:`.vocabulary`) declares, once, the order names that order,
+pricing and event rules read.
 """
 
 from .builtin_kinds import BUILTIN_KINDS, schema_from_symbols
@@ -62,6 +64,7 @@ from .types import (
     record,
     type_from_spec,
 )
+from .vocabulary import VOCABULARY, RuleKind, Term, VocabularySchema, schema_for, vocabulary_table, vocabulary_term
 
 __all__ = [
     "BOOLEAN",
@@ -73,6 +76,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_LENGTH",
     "STRING",
+    "VOCABULARY",
     "Aggregation",
     "Atom",
     "CompileContext",
@@ -92,6 +96,7 @@ __all__ = [
     "Origin",
     "Problem",
     "RecordType",
+    "RuleKind",
     "RuleLanguageError",
     "RuleSyntaxError",
     "RuleTypeError",
@@ -103,8 +108,10 @@ __all__ = [
     "ScenarioRunner",
     "Schema",
     "Severity",
+    "Term",
     "Type",
     "UnknownSymbolError",
+    "VocabularySchema",
     "compile_decision_table",
     "compile_expression",
     "enum",
@@ -118,7 +125,10 @@ __all__ = [
     "record",
     "round_to_step",
     "run_scenarios",
+    "schema_for",
     "schema_from_symbols",
     "suggest",
     "type_from_spec",
+    "vocabulary_table",
+    "vocabulary_term",
 ]

@@ -45,15 +45,14 @@ from rule_language import (
     BOOLEAN,
     CompileContext,
     LoadedRuleset,
+    RuleKind,
     RulesetBundle,
     RulesetHeader,
     RulesetKind,
     Schema,
-    enum,
+    schema_for,
 )
 from rule_language.syntax import Between, Binary, Compare, In, ListLiteral, Literal, Node, Path, Unary
-
-from ..model import Channel, LineKind
 
 __all__ = [
     "EVENT_RULES_KIND",
@@ -97,22 +96,12 @@ class FactType(StrEnum):
     STOCK = "stock"  # one per item and location: reorder points
 
 
-_ORDER_FIELDS = {
-    "as_of": "date",  # today, from the Clock port: time is data here, the engine's timers are never used
-    "order.requested_date": "date",
-    "order.total": "money", "order.subtotal": "money", "order.channel": enum(*Channel),
-    "order.line_count": "integer", "order.currency": "string", "order.manual_discounts": "integer",
-    "customer.id": "string", "customer.segment": "string", "customer.open_balance": "money",
-}
+#: What each fact carries: the event rules' names of the one order vocabulary
+#: (:mod:`rule_language.vocabulary`). ``as_of`` is today, from the Clock port: time is
+#: data here, the engine's timers are never used.
 FACT_SCHEMAS: Mapping[FactType, Schema] = {
-    FactType.ORDER: Schema.of(_ORDER_FIELDS),
-    FactType.LINE: Schema.of({
-        **_ORDER_FIELDS,
-        "line.line_id": "string", "line.sku": "string", "line.kind": enum(*LineKind),
-        "line.quantity": "decimal", "line.net": "money", "line.step": "string",
-        "line.days_late": "integer", "line.days_to_promise": "integer",
-        "line.promised_date": "date", "line.projected_date": "date",
-    }),
+    FactType.ORDER: schema_for(RuleKind.EVENT, per_line=False),
+    FactType.LINE: schema_for(RuleKind.EVENT),
 }
 
 

@@ -1,8 +1,9 @@
 """The facts event rules see for an order and its open lines: pure functions of the record.
 
-Field names are the rule paths of :data:`event_rules.FACT_SCHEMAS`
-(``order.total``, ``line.days_late``); :func:`event_rules.encode_fact` turns
-them into what the engine gets (minor units, thousandths, ISO dates).
+Field names are the rule paths of :data:`event_rules.FACT_SCHEMAS` — the event
+rules' names of the one order vocabulary (``order.total``, ``line.days_late``);
+:func:`event_rules.encode_fact` turns them into what the engine gets (minor
+units, thousandths, ISO dates).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def order_values(record: OrderRecord, customer: Customer, as_of: dt.date) -> dic
     """``as_of``, ``order.*`` and ``customer.*`` of one order (absent values are left out when encoded)."""
     order, pricing = record.order, record.pricing
     return {
-        "as_of": as_of, "order.requested_date": order.requested_date,
+        "as_of": as_of, "order.id": order.order_id, "order.requested_date": order.requested_date,
         "order.total": pricing.total if pricing else None,
         "order.subtotal": pricing.subtotal if pricing else None,
         "order.channel": order.channel.value, "order.line_count": len(order.lines),
@@ -42,7 +43,7 @@ def line_fact(record: OrderRecord, customer: Customer, as_of: dt.date, projectio
     """A ``line`` fact (jeopardy): the order's values plus the line and its projection."""
     line = record.order.line(projection.line_id)
     net = record.pricing.line_net.get(line.line_id) if record.pricing else None
-    values = {**order_values(record, customer, as_of), "line.line_id": line.line_id, "line.sku": line.sku,
+    values = {**order_values(record, customer, as_of), "line.id": line.line_id, "line.sku": line.sku,
               "line.kind": line.kind.value, "line.quantity": line.quantity, "line.net": net,
               "line.step": projection.step, "line.days_late": projection.days_late,
               "line.days_to_promise": -projection.days_late, "line.promised_date": projection.promised,

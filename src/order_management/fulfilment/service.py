@@ -560,7 +560,7 @@ class FulfilmentService:
                 continue
             verdicts: dict[str, tuple[Priority, str]] = {}
             for firing in self._fired(evaluation, RuleSection.JEOPARDY):
-                line_id = str(firing.fact["line__line_id"])
+                line_id = str(firing.fact["line__id"])
                 priority = Priority(firing.rule.payload["priority"])
                 if line_id not in verdicts or priority.rank > verdicts[line_id][0].rank:
                     verdicts[line_id] = (priority, firing.rule.id)

@@ -44,7 +44,7 @@ def adapter(actions=None) -> DurableRulesAdapter:
 
 
 def line_fact(days_late: int) -> dict:
-    return encode_fact(FactType.LINE, {"line.line_id": "1", "line.days_late": days_late}, "EUR")
+    return encode_fact(FactType.LINE, {"line.id": "1", "line.days_late": days_late}, "EUR")
 
 
 def test_two_thousand_orders_pass_through_one_short_lived_state_each() -> None:
@@ -180,17 +180,17 @@ def test_the_engine_fires_exactly_where_the_rule_language_says_the_condition_hol
     encoded, expected = [], []
     for n, (days, total, channel, segment, quantity) in enumerate(facts):
         promised = dt.date(2025, 7, 10) + dt.timedelta(days=days)
-        values = {"line.line_id": str(n), "line.days_late": days, "order.total": Decimal(total),
+        values = {"line.id": str(n), "line.days_late": days, "order.total": Decimal(total),
                   "order.channel": channel, "customer.segment": segment, "line.quantity": Decimal(quantity),
                   "line.promised_date": promised, "as_of": AS_OF}
         encoded.append(encode_fact(FactType.LINE, values, "EUR"))
-        env = {"line": {"line_id": str(n), "days_late": days, "quantity": Decimal(quantity),
+        env = {"line": {"id": str(n), "days_late": days, "quantity": Decimal(quantity),
                         "promised_date": promised},
                "order": {"total": Decimal(total), "channel": channel}, "customer": {"segment": segment},
                "as_of": AS_OF}
         if expression.evaluate(env):
             expected.append(str(n))
-    fired = sorted(f.fact["line__line_id"] for f in engine.evaluate("SO-p", encoded).firings)
+    fired = sorted(f.fact["line__id"] for f in engine.evaluate("SO-p", encoded).firings)
     assert fired == sorted(expected)
 
 
