@@ -17,9 +17,10 @@ run: $(STAMP)
 	$(VENV)/bin/tarif demo
 	$(VENV)/bin/tarif serve
 
-## test: the whole suite: lint, unit, property, doctest and scenario tests
+## test: the whole suite: lint, types (mypy), unit, property, doctest and scenario tests
 test: $(STAMP)
 	$(PY) -m ruff check src tests bench
+	$(PY) -m mypy
 	$(PY) -m pytest
 	$(VENV)/bin/tarif check rulesets/
 	$(VENV)/bin/tarif test rulesets/

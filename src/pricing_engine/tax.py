@@ -20,7 +20,7 @@ the ordered list of :class:`TaxRate` it is given, under a :class:`TaxPolicy`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -109,7 +109,7 @@ def _chain(
     net: Decimal,
     quantity: Decimal,
     rates: Sequence[TaxRate],
-    rounder,  # Callable[[Decimal], Decimal] | None
+    rounder: Callable[[Decimal], Decimal] | None,
 ) -> list[tuple[Decimal, Decimal, Decimal]]:
     """(base, raw, amount) per tax for a net; ``rounder`` None keeps amounts exact."""
     out: list[tuple[Decimal, Decimal, Decimal]] = []

@@ -61,10 +61,10 @@ def convert_quantity(quantity: Decimal, from_unit: str | None, to_unit: str | No
     a, b = from_unit or "each", to_unit or "each"
     if a == b:
         return quantity
-    da, fa = UNITS.get(a, (None, None))
-    db, fb = UNITS.get(b, (None, None))
-    if da is None or db is None:
-        unit_dimension(a if da is None else b)
+    for u in (a, b):
+        if u not in UNITS:
+            unit_dimension(u)  # raises, naming the unknown unit and the known ones
+    (da, fa), (db, fb) = UNITS[a], UNITS[b]
     if da != db:
         raise PricingEvaluationError(f"cannot convert {a} ({da}) to {b} ({db})")
     return DECIMAL_CONTEXT.divide(DECIMAL_CONTEXT.multiply(quantity, fa), fb)

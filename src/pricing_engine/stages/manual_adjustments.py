@@ -31,7 +31,7 @@ class ManualAdjustmentStage:
         cur = state.currency
         for wl in state.lines:
             for k, adj in enumerate(wl.line.manual_adjustments):
-                loc = ("lines", wl.index, "manual_adjustments", k)
+                loc: tuple[str | int, ...] = ("lines", wl.index, "manual_adjustments", k)
                 before = wl.amount
                 if adj.type is ManualAdjustmentType.OVERRIDE:
                     after = wl.policy.round(_CTX.multiply(adj.value, wl.quantity), cur)
