@@ -21,10 +21,13 @@ from typing import Any
 
 from . import promising as pr
 from .errors import DuplicateOrderError, FieldProblem, OrderValidationError
-from .model import Customer, LineKind, Order
+from .model import Customer, LineKind, LineStatus, Order
 from .ports import LinePromise, LinePromiseStatus
 
 __all__ = ["SupplyPromiser", "demand_request"]
+
+#: Lines that need no supply any more: shipped, delivered or cancelled units are not promised again.
+_DONE = (LineStatus.SHIPPED, LineStatus.DELIVERED, LineStatus.CANCELLED)
 
 
 def demand_request(order: Order, customer: Customer,
@@ -33,7 +36,7 @@ def demand_request(order: Order, customer: Customer,
     problems: list[FieldProblem] = []
     lines = []
     for index, line in enumerate(order.lines):
-        if line.kind == LineKind.SERVICE:
+        if line.kind == LineKind.SERVICE or line.status in _DONE:
             continue
         if line.quantity != line.quantity.to_integral_value():
             problems.append(FieldProblem(f"lines[{index}].quantity",
@@ -124,6 +127,8 @@ def _promises(order: Order, plan: pr.PromisePlan | None, as_of: dt.date) -> list
     promises = []
     for line in order.lines:
         found = by_line.get(line.line_id)
+        if line.status in _DONE:
+            continue
         if found is None:
             promises.append(LinePromise(line.line_id, LinePromiseStatus.UNLIMITED, as_of, (),
                                         "a service: nothing to reserve"))

@@ -15,6 +15,8 @@ __all__ = [
     "ConcurrentUpdateError",
     "DuplicateOrderError",
     "FieldProblem",
+    "FulfilmentNotConfiguredError",
+    "NotPermittedError",
     "OrderError",
     "OrderNotFoundError",
     "OrderValidationError",
@@ -72,4 +74,20 @@ class DuplicateOrderError(OrderError, ValueError):
 
 
 class ConcurrentUpdateError(OrderError, RuntimeError):
-    """Someone else saved a newer version of the order first; reload and retry."""
+    """Someone else saved a newer version of the order first; reload and retry.
+
+    ``changes`` says what the newer versions changed (``lines[1].quantity: 2 → 3``),
+    when it is known, so the caller can see what they did not read.
+    """
+
+    def __init__(self, message: str, changes: Sequence[str] = ()) -> None:
+        self.changes = tuple(changes)
+        super().__init__(message + (": " + "; ".join(self.changes) if self.changes else ""))
+
+
+class NotPermittedError(OrderError, PermissionError):
+    """The actor may not do this (four eyes, an approval another role must give, an outside event)."""
+
+
+class FulfilmentNotConfiguredError(OrderError, LookupError):
+    """The order layer runs without ``process`` rulesets, so nothing can start fulfilment."""

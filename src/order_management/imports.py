@@ -24,9 +24,12 @@ from typing import Any
 
 import pydantic
 
+from .commands import ImportOrder
 from .errors import FieldProblem, OrderError, OrderValidationError
-from .model import OrderLine
-from .service import OrderService, problems_from_pydantic
+from .handlers import problems_from_pydantic
+from .messagebus import MessageBus
+from .model import LineInput, OrderInput
+from .queries import check_order
 
 __all__ = ["ErrorPolicy", "ImportFormatError", "ImportReport", "import_orders", "parse_csv_batch", "parse_json_batch"]
 
@@ -130,7 +133,7 @@ def _keep_valid_lines(record: dict[str, Any], prefix: str, report: ImportReport)
     kept = []
     for index, line in enumerate(lines):
         try:
-            OrderLine.model_validate(line)
+            LineInput.model_validate(line)
         except pydantic.ValidationError as exc:
             report.problems.extend(_prefix(problems_from_pydantic(exc), f"{prefix}.lines[{index}]"))
             continue
@@ -138,11 +141,11 @@ def _keep_valid_lines(record: dict[str, Any], prefix: str, report: ImportReport)
     return {**record, "lines": kept}
 
 
-def import_orders(service: OrderService, records: Sequence[Mapping[str, Any]], policy: ErrorPolicy,
+def import_orders(bus: MessageBus, records: Sequence[Mapping[str, Any]], policy: ErrorPolicy,
                   actor: str) -> ImportReport:
-    """Import ``records`` (from :func:`parse_json_batch` or :func:`parse_csv_batch`)."""
+    """Import ``records`` (from :func:`parse_json_batch` or :func:`parse_csv_batch`) through the bus."""
     report = ImportReport()
-    prepared: list[tuple[int, dict[str, Any]]] = []
+    prepared: list[tuple[int, OrderInput]] = []
     for index, raw in enumerate(records):
         prefix = f"orders[{index}]"
         record = dict(raw)
@@ -152,22 +155,28 @@ def import_orders(service: OrderService, records: Sequence[Mapping[str, Any]], p
             continue
         if policy == ErrorPolicy.KEEP_VALID_LINES:
             record = _keep_valid_lines(record, prefix, report)
-        problems = service.check(record)
+        try:
+            draft = OrderInput.model_validate(record)
+        except pydantic.ValidationError as exc:
+            problems = problems_from_pydantic(exc)
+        else:
+            problems = check_order(draft, bus.deps, bus.unit_of_work())
         if problems:
             report.problems.extend(_prefix(problems, prefix))
             report.rejected.append(_key(record, index))
             continue
-        prepared.append((index, record))
+        prepared.append((index, draft))
     if policy == ErrorPolicy.REJECT_BATCH and report.problems:
         report.batch_rejected = True
         report.rejected = [_key(r, i) for i, r in enumerate(records)]
         return report
-    for index, record in prepared:
+    for index, draft in prepared:
         try:
-            result = service.capture(record, actor, reason=f"imported from {record['source_system']}")
+            result = bus.handle(ImportOrder(actor=actor, order=draft,
+                                            reason=f"imported from {draft.source_system}"))
         except OrderValidationError as exc:
             report.problems.extend(_prefix(exc.problems, f"orders[{index}]"))
-            report.rejected.append(_key(record, index))
+            report.rejected.append(_key(dict(records[index]), index))
             continue
         (report.created if result.created else report.already_imported).append(result.order.order_id)
     return report

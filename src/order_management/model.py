@@ -20,10 +20,12 @@ __all__ = [
     "Address",
     "Channel",
     "Customer",
+    "LineInput",
     "LineKind",
     "LineStatus",
     "ManualDiscount",
     "Order",
+    "OrderInput",
     "OrderLine",
     "OrderStatus",
     "Party",
@@ -133,11 +135,15 @@ class ServiceTerms(BaseModel):
     usage: dict[str, Quantity] = Field(default_factory=dict)
 
 
-class OrderLine(BaseModel):
-    """One line: a plain SKU, a configured product (with its options), or a service."""
+class LineInput(BaseModel):
+    """A line as a client may state it: what is wanted, never where fulfilment stands.
+
+    Status, promise, ship-from and shipped/returned units are the server's
+    (:class:`OrderLine` adds them); a client sending them gets a located error.
+    """
 
     model_config = _FROZEN
-    line_id: str = Field(min_length=1, max_length=40)
+    line_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
     kind: LineKind = LineKind.SKU
     sku: str = Field(min_length=1, max_length=80)
     quantity: Quantity = Field(gt=0)
@@ -147,14 +153,9 @@ class OrderLine(BaseModel):
     service: ServiceTerms | None = None
     requested_date: dt.date | None = None
     manual_discounts: tuple[ManualDiscount, ...] = ()
-    status: LineStatus = LineStatus.OPEN
-    promised_date: dt.date | None = None
-    ship_from: str | None = None
-    shipped_quantity: Quantity = Decimal(0)
-    returned_quantity: Quantity = Field(Decimal(0), description="units received back from the customer")
 
     @model_validator(mode="after")
-    def _kind_fits(self) -> OrderLine:
+    def _kind_fits(self) -> LineInput:
         if self.kind == LineKind.CONFIGURED and not self.product_model:
             raise ValueError("a configured line needs `product_model`")
         if self.kind != LineKind.CONFIGURED and self.product_model:
@@ -164,14 +165,28 @@ class OrderLine(BaseModel):
         return self
 
 
-class Order(BaseModel):
-    """A sales order; immutable — revisions produce new versions."""
+class OrderLine(LineInput):
+    """One line: a plain SKU, a configured product (with its options), or a service — with its state."""
+
+    status: LineStatus = LineStatus.OPEN
+    promised_date: dt.date | None = None
+    ship_from: str | None = None
+    shipped_quantity: Quantity = Decimal(0)
+    returned_quantity: Quantity = Field(Decimal(0), description="units received back from the customer")
+
+
+class OrderInput(BaseModel):
+    """An order as a client may state it (capture, import).
+
+    The order number, version and statuses are the server's: :class:`Order`
+    adds them. A caller's own reference goes in ``external_ref`` (unique per
+    ``source_system``).
+    """
 
     model_config = _FROZEN
-    order_id: str = Field(min_length=1, max_length=64)
-    version: int = Field(1, ge=1)
-    source_system: str | None = Field(None, description="importing system, with external_ref the import key")
-    external_ref: str | None = None
+    source_system: str | None = Field(None, max_length=64,
+                                      description="the caller's system; with external_ref, the import key")
+    external_ref: str | None = Field(None, max_length=128)
     customer_id: str = Field(min_length=1)
     channel: Channel = Channel.WEB
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -183,14 +198,13 @@ class Order(BaseModel):
     price_list: str | None = None
     coupons: tuple[str, ...] = ()
     manual_discounts: tuple[ManualDiscount, ...] = ()
-    status: OrderStatus = OrderStatus.ENTERED
-    lines: tuple[OrderLine, ...] = Field(min_length=1)
+    lines: tuple[LineInput, ...] = Field(min_length=1)
     notes: str | None = None
     attributes: dict[str, str | int | bool | Quantity] = Field(default_factory=dict)
 
     @field_validator("lines")
     @classmethod
-    def _unique_line_ids(cls, lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:
+    def _unique_line_ids(cls, lines: tuple[LineInput, ...]) -> tuple[LineInput, ...]:
         seen: set[str] = set()
         for line in lines:
             if line.line_id in seen:
@@ -199,10 +213,19 @@ class Order(BaseModel):
         return lines
 
     @model_validator(mode="after")
-    def _import_key_is_whole(self) -> Order:
+    def _import_key_is_whole(self) -> OrderInput:
         if (self.source_system is None) != (self.external_ref is None):
             raise ValueError("source_system and external_ref go together")
         return self
+
+
+class Order(OrderInput):
+    """A sales order; immutable — revisions produce new versions."""
+
+    order_id: str = Field(min_length=1, max_length=64)
+    version: int = Field(1, ge=1)
+    status: OrderStatus = OrderStatus.ENTERED
+    lines: tuple[OrderLine, ...] = Field(min_length=1)
 
     def line(self, line_id: str) -> OrderLine:
         for line in self.lines:

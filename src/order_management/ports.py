@@ -1,9 +1,9 @@
 """The small interfaces the order layer needs from the world around it.
 
 Storage, the clock and the two cores are reached only through these
-Protocols, so the layer runs unchanged on the in-memory implementations
-(:mod:`order_management.memory`, used by tests and benchmarks) and on the host
-app's SQL storage.
+Protocols (and the :class:`~order_management.unit_of_work.UnitOfWork`), so the
+layer runs unchanged in memory (tests, benchmarks, embedding apps) and on the
+host app's SQL storage.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ __all__ = [
     "PricingOutcome",
     "ProductChecker",
     "Promiser",
-    "UnitOfWork",
 ]
 
 
@@ -97,20 +96,6 @@ class OrderRepository(Protocol):
                channel: str | None = None, limit: int = 100) -> Sequence[OrderRecord]: ...
 
     def next_order_id(self) -> str: ...
-
-
-class UnitOfWork(Protocol):
-    """A transaction: changes become visible together on :meth:`commit`, or not at all."""
-
-    orders: OrderRepository
-
-    def __enter__(self) -> UnitOfWork: ...
-
-    def __exit__(self, *exc_info: object) -> None: ...
-
-    def commit(self) -> None: ...
-
-    def rollback(self) -> None: ...
 
 
 class LinePromiseStatus(StrEnum):

@@ -7,9 +7,9 @@ progress until a person (or a rule) lets it go on; event rules (ruleset kind
 ``event_rules``, run by durable-rules behind :class:`DurableRulesAdapter`)
 decide jeopardy priorities, holds, approvals and reorder points. Returns,
 payments (through the :class:`PaymentGateway` Protocol) and the audit trail
-complete it. :class:`FulfilmentService` is the shell; everything it keeps is
-behind the Protocols in :mod:`.repositories` (in-memory implementations
-included).
+complete it. These are the pure pieces and records; the use cases that drive
+them are the order layer's handlers (:mod:`order_management.handlers`), run
+by its message bus over one unit of work.
 """
 
 from .audit import AuditEvent, AuditTrail, Entity, InMemoryAuditTrail
@@ -43,6 +43,7 @@ from .process import (
 from .records import (
     Approval,
     ApprovalStatus,
+    FulfilmentEvent,
     Hold,
     JeopardyAlert,
     ProcessInstance,
@@ -52,14 +53,6 @@ from .records import (
 )
 from .repositories import FulfilmentRecords, InMemoryFulfilmentRecords, ProcessRepository, Repository
 from .returns import Resolution, ReturnAuthorisation, ReturnLine, ReturnReason, ReturnStatus
-from .service import (
-    FulfilmentEvent,
-    FulfilmentService,
-    JeopardyReport,
-    OrderBalance,
-    ReturnRequest,
-    StockLevels,
-)
 from .stock import SupplyStockLevels
 
 #: The ruleset kinds this package contributes (the order layer adds them to its ``RULESET_KINDS``).
@@ -85,16 +78,13 @@ __all__ = [
     "FulfilmentError",
     "FulfilmentEvent",
     "FulfilmentRecords",
-    "FulfilmentService",
     "GatewayResult",
     "Hold",
     "HostAction",
     "InMemoryAuditTrail",
     "InMemoryFulfilmentRecords",
     "JeopardyAlert",
-    "JeopardyReport",
     "LineProjection",
-    "OrderBalance",
     "OrderBlockedError",
     "Payment",
     "PaymentDeclinedError",
@@ -115,7 +105,6 @@ __all__ = [
     "ReturnError",
     "ReturnLine",
     "ReturnReason",
-    "ReturnRequest",
     "ReturnStatus",
     "RuleActionError",
     "RuleSection",
@@ -123,7 +112,6 @@ __all__ = [
     "Stage",
     "StepStatus",
     "StepTransitionError",
-    "StockLevels",
     "SupplyStockLevels",
     "TestGateway",
     "Track",

@@ -9,6 +9,7 @@ units, thousandths, ISO dates).
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from ..model import Customer
@@ -16,7 +17,7 @@ from ..ports import OrderRecord
 from .event_rules import FactType, encode_fact
 from .jeopardy import LineProjection
 
-__all__ = ["line_fact", "order_fact", "order_values"]
+__all__ = ["line_fact", "order_fact", "order_values", "stock_fact"]
 
 
 def order_values(record: OrderRecord, customer: Customer, as_of: dt.date) -> dict[str, Any]:
@@ -49,3 +50,14 @@ def line_fact(record: OrderRecord, customer: Customer, as_of: dt.date, projectio
               "line.days_to_promise": -projection.days_late, "line.promised_date": projection.promised,
               "line.projected_date": projection.projected}
     return encode_fact(FactType.LINE, values, record.order.currency)
+
+
+def stock_fact(sku: str, location: str, available: Decimal | int) -> dict[str, Any]:
+    """A ``stock`` fact (reorder points): whole units available, rounded down, and the exact amount.
+
+    >>> stock_fact("LOCK-U", "FR-LY", Decimal("9.5"))
+    {'type': 'stock', 'sku': 'LOCK-U', 'location': 'FR-LY', 'available': 9, '_available': '9.5'}
+    """
+    exact = Decimal(available)
+    return {"type": FactType.STOCK.value, "sku": sku, "location": location,
+            "available": int(exact.to_integral_value(rounding=ROUND_FLOOR)), "_available": str(exact)}

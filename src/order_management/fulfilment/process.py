@@ -314,6 +314,11 @@ def activate_from(process: ProcessDefinition, track: Track, index: int,
     return replace(track, steps=tuple(steps), history=tuple(history)), commands
 
 
+#: Events that also complete the steps before theirs: goods the carrier has were picked. A payment
+#: completes only a step that waits for it now — it never ships a line that was not picked.
+_SKIPS_AHEAD = frozenset({EventType.SHIPMENT_CONFIRMED, EventType.DELIVERED})
+
+
 def complete_step(process: ProcessDefinition, track: Track, event: EventType, step_id: str | None,
                   at: dt.datetime) -> tuple[Track, list[Command]]:
     """Complete the active step that ``event`` (and ``step_id``, for ``step_completed``) names.
@@ -330,7 +335,7 @@ def complete_step(process: ProcessDefinition, track: Track, event: EventType, st
     index_active = process.index(active.step_id)
     if target < index_active:
         raise StepTransitionError(f"step {process.steps[target].id} of track {track.track_id} is already done")
-    if target > index_active and event == EventType.STEP_COMPLETED:
+    if target > index_active and event not in _SKIPS_AHEAD:
         raise StepTransitionError(f"step {process.steps[target].id} of track {track.track_id} has not started; "
                                   f"{active.step_id} is active")
     steps = list(track.steps)
