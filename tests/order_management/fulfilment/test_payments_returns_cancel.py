@@ -93,7 +93,7 @@ def test_an_exchange_adds_the_new_item_and_settles_only_the_difference(fulfilmen
     balance = fulfilment.balance(order_id)
     assert balance.outstanding == 0 and balance.credited > 0
     assert [c[0] for c in gateway.calls[calls_before:]] == ["refund"]  # a lock costs less than a helmet: one refund
-    assert stock.restocked == [("HELMET-AERO", "WH-LYON", Decimal(1))]
+    assert stock.restocked == [("HELMET-AERO", "FR-LY", Decimal(1))]
 
 
 def test_a_replacement_sends_a_new_shipment_and_refunds_nothing(fulfilment, records, sent) -> None:

@@ -226,7 +226,7 @@ def test_a_return_with_one_damaged_unit_refunds_the_right_amount_and_restocks_on
         gross = next(line.gross for line in uow.orders.get(order_id).pricing.priced.lines)
     unit = (gross / 3).quantize(Decimal("0.01"))
     assert received.lines[0].refund == unit and received.refund_total == unit
-    assert stock.restocked == [("HELMET-AERO", "WH-LYON", Decimal(1))]
+    assert stock.restocked == [("HELMET-AERO", "FR-LY", Decimal(1))]
     payment = records.payments.for_order(order_id)[0]
     assert payment.refunded == unit and payment.status == PaymentStatus.PARTIALLY_REFUNDED
     balance = fulfilment.balance(order_id)
@@ -270,7 +270,7 @@ def test_stock_under_its_reorder_point_creates_one_replenishment_request_not_one
     assert len(requests) == 1
     request = requests[0]
     assert (request.sku, request.location, request.available, request.quantity) == (
-        "HELMET-AERO", "WH-LYON", Decimal(2), Decimal(58))
+        "HELMET-AERO", "FR-LY", Decimal(2), Decimal(58))
     fulfilment.capture(draft(lines=[{"line_id": "1", "sku": "HELMET-AERO", "quantity": "1"}]), actor="web")
     assert len(records.replenishments.all()) == 1
     event = [e for e in records.audit.all() if e.entity == Entity.REPLENISHMENT]
