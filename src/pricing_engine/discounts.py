@@ -177,6 +177,7 @@ class CompiledDiscount:
     file_skus: frozenset[str] | None = None  # index keys: from applies_to or the condition
     file_categories: frozenset[str] | None = None
     required_segments: frozenset[str] | None = None  # the condition needs one of these
+    reads: frozenset[str] = frozenset()  # the paths the condition reads (to name a missing one)
 
     def selects(self, sku: str, category: str | None) -> bool:
         """Does ``applies_to`` cover a line with this SKU and category?"""
@@ -447,7 +448,7 @@ def compile_discount_rules(model: DiscountRulesFile, ctx: CompileContext) -> Dis
             order_key=(d.stage, -d.priority, model.name, i),
             needs_line_env=any(s.startswith("line.") for s in symbols),
             file_skus=file_skus, file_categories=file_cats, required_segments=req_segs,
-            check=cond_fn,
+            check=cond_fn, reads=compiled.symbols if compiled is not None else frozenset(),
             universal=(d.valid_from is None and d.valid_to is None and req_segs is None
                        and not any(Matcher.of(d.for_).specificity)
                        and (d.type is DiscountType.PERCENT or not amounts) and caps is None),

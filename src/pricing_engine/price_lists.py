@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from pricing_engine.env import declared_schema, derived_schema, pricing_schema
+from pricing_engine.evaluation import evaluate
 from pricing_engine.models import Dec
 from pricing_engine.rounding import DECIMAL_CONTEXT, RoundingPolicy, quantize
 from pricing_engine.specs import CurrencyCode, Matcher, RoundingSpec, Segmentation, Spec
@@ -142,6 +143,7 @@ class PriceEntry:
     min_quantity: Decimal | None
     condition: Callable[[Mapping[str, Any]], Any] | None
     description: str | None
+    reads: frozenset[str] = frozenset()  # the paths the condition reads (to name a missing one)
 
     def map_prices(self, fn: Callable[[Decimal], Decimal]) -> PriceEntry:
         """This entry with every price passed through ``fn`` (for derived lists)."""
@@ -154,7 +156,7 @@ class PriceEntry:
             tuple(Tier(t.first, t.last, fn(t.unit_price), fn(t.flat_fee) if t.flat_fee else t.flat_fee)
                   for t in self.tiers),
             self.tier_mode, package, self.unit, self.cost, self.min_quantity, self.condition,
-            self.description,
+            self.description, self.reads,
         )
 
 
@@ -194,9 +196,14 @@ class PriceList:
 
     def own_entry(
         self, sku: str, category: str | None, quantity_of: Callable[[str | None], Decimal],
-        env: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+        env: Mapping[str, Any] | Callable[[], Mapping[str, Any]], loc: tuple[str | int, ...] = (),
     ) -> PriceEntry | None:
-        """The first applicable entry of this file (not looking at a base list)."""
+        """The first applicable entry of this file (not looking at a base list).
+
+        An entry condition that cannot be evaluated raises
+        :class:`~pricing_engine.errors.PricingEvaluationError` at ``loc`` (the line),
+        naming a value the order lacks (see :func:`pricing_engine.evaluation.evaluate`).
+        """
         groups = [self.by_sku.get(sku, ())]
         if category is not None:
             groups.append(self.by_category.get(category, ()))
@@ -207,7 +214,8 @@ class PriceList:
                     continue
                 if e.condition is not None:
                     values = env() if callable(env) else env
-                    if not e.condition(values):
+                    if not evaluate(e.condition, values, f"price list {self.ref} entry {e.id}",
+                                    loc, e.reads):
                         continue
                 return e
         return None
@@ -312,12 +320,14 @@ def compile_price_list(model: PriceListFile, ctx: CompileContext) -> PriceList:
             for k, msg in check_tiers(tiers):
                 ctx.error((*path, "tiers", k), f"tier table: {msg}")
         cond = None
+        reads: frozenset[str] = frozenset()
         if e.condition is not None:
             compiled = ctx.expression(e.condition, (*path, "condition"), schema)
-            cond = compiled.fn if compiled is not None else None
+            if compiled is not None:
+                cond, reads = compiled.fn, compiled.symbols
         entry = PriceEntry(
             eid, e.sku, e.category, e.price, tiers, TierMode(e.tier_mode), e.package, e.unit,
-            e.cost, e.min_quantity, cond, e.description,
+            e.cost, e.min_quantity, cond, e.description, reads,
         )
         key = ("sku", e.sku) if e.sku else ("category", e.category) if e.category else ("*", None)
         if key in unconditional:

@@ -73,6 +73,7 @@ class CompiledTax:
     group: str | None
     exempt_by: frozenset[str]
     condition: Callable[[Mapping[str, Any]], Any] | None
+    reads: frozenset[str] = frozenset()  # the paths the condition reads (to name a missing one)
 
     def applies(self, country: str, region: str | None, postal: str | None,
                 tax_class: str, exemptions: frozenset[str]) -> bool:
@@ -120,9 +121,11 @@ def compile_tax_rules(model: TaxRulesFile, ctx: CompileContext) -> TaxRuleSet:
         if t.amount_per_unit is not None and t.currency is None:
             ctx.error((*path, "amount_per_unit"), "a fixed tax needs its `currency`")
         cond = None
+        reads: frozenset[str] = frozenset()
         if t.condition is not None:
             compiled = ctx.expression(t.condition, (*path, "condition"), schema, BOOLEAN)
-            cond = compiled.fn if compiled is not None else None
+            if compiled is not None:
+                cond, reads = compiled.fn, compiled.symbols
         if t.rate is not None:
             rate = TaxRate(t.id, t.name or f"{t.id} {t.rate}%", TaxKind.PERCENT, rate=t.rate,
                            compounds=t.compounds, source=ref, group=t.group)
@@ -136,7 +139,7 @@ def compile_tax_rules(model: TaxRulesFile, ctx: CompileContext) -> TaxRuleSet:
         by_country.setdefault(t.country.upper(), []).append(CompiledTax(
             rate, t.country.upper(), t.region, t.postal_prefixes,
             None if t.tax_classes is None else frozenset(t.tax_classes), t.currency,
-            t.sequence, i, t.group, frozenset(exempt), cond))
+            t.sequence, i, t.group, frozenset(exempt), cond, reads))
     return TaxRuleSet(ref, model.name, model.policy.mode, model.policy.scope,
                       {k: tuple(sorted(v, key=lambda c: (c.sequence, c.position)))
                        for k, v in by_country.items()})

@@ -14,11 +14,12 @@ from typing import Any
 from pricing_engine.allocation import allocate
 from pricing_engine.discounts import CONDITION_ERRORS, CompiledDiscount, DiscountType, OrderMatcher, eligibility
 from pricing_engine.errors import PricingEvaluationError
+from pricing_engine.evaluation import evaluate
 from pricing_engine.models import AppliedPromotion, Stage
 from pricing_engine.money import Money
 from pricing_engine.pipeline import PricingState, WorkLine
 from pricing_engine.rounding import DECIMAL_CONTEXT, RoundingMode, RoundingScope, quantize
-from pricing_engine.stages.common import evaluate, fmt
+from pricing_engine.stages.common import fmt
 from rule_language import EvaluationError
 
 __all__ = ["DiscountStage"]
@@ -163,7 +164,7 @@ class DiscountStage:
             try:
                 ok = r.check(wl.env)  # the bare compiled callable: the hot path
             except CONDITION_ERRORS:  # re-evaluate guarded, for a located error
-                ok = evaluate(r.condition, wl.env, f"discount {r.id}", loc)
+                ok = evaluate(r.check, wl.env, f"discount {r.id}", loc, r.reads)
             if not ok:
                 return None
         value = self._value(state, r, wl.env, loc)
@@ -235,9 +236,10 @@ class DiscountStage:
                  if not wl.stopped and wl.amount > 0 and r.selects(wl.sku, wl.category)]
         if r.condition is not None:
             if r.needs_line_env:
-                lines = [wl for wl in lines
-                         if evaluate(r.condition, wl.env, f"discount {r.id}", loc)]
-            elif not evaluate(r.condition, state.order_env, f"discount {r.id}", loc):
+                cond = r.condition
+                lines = [wl for wl in lines if evaluate(cond, wl.env, f"discount {r.id}",
+                                                        ("lines", wl.index), r.reads)]
+            elif not evaluate(r.condition, state.order_env, f"discount {r.id}", loc, r.reads):
                 return None
         if not lines:
             return None

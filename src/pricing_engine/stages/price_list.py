@@ -68,7 +68,7 @@ def resolve_entry(
     def qty(unit: str | None) -> Decimal:
         return convert_quantity(wl.quantity, wl.line_env["unit"], unit)
 
-    own = pl.own_entry(wl.sku, wl.category, qty, wl.env)
+    own = pl.own_entry(wl.sku, wl.category, qty, wl.env, ("lines", wl.index, "sku"))
     if own is not None:
         return own, [f"{pl.ref} entry {own.id}"]
     if pl.based_on is None:

@@ -6,11 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 from pricing_engine.errors import NoPriceError, PricingEvaluationError
+from pricing_engine.evaluation import evaluate
 from pricing_engine.models import PricedComponent, Stage
 from pricing_engine.pipeline import PricingState, WorkLine
 from pricing_engine.price_lists import PriceEntry, PriceList, option_key
 from pricing_engine.rounding import DECIMAL_CONTEXT, RoundingScope, quantize
-from pricing_engine.stages.common import evaluate, fmt
+from pricing_engine.stages.common import fmt
 from pricing_engine.stages.price_list import candidate_lists, resolve_entry
 from pricing_engine.tiers import TierMode
 
@@ -57,7 +58,7 @@ class RollUpStage:
             op, owner = found
             if op.formula is not None:
                 unit = evaluate(op.formula.fn, wl.env, f"option price {op.id}",
-                                 ("lines", wl.index, "options", name))
+                                ("lines", wl.index, "options", name), op.formula.symbols)
             else:
                 unit = op.price
             if owner is not pl and pl.based_on is not None:  # derived lists transform options too

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from pricing_engine.evaluation import evaluate
 from pricing_engine.pipeline import PricingState, WorkLine
 from pricing_engine.rounding import DECIMAL_CONTEXT
-from pricing_engine.stages.common import evaluate
 from pricing_engine.tax import TaxKind, TaxPolicy, TaxRate, settle_document_taxes, tax_line
 
 __all__ = ["TaxStage"]
@@ -38,7 +38,7 @@ class TaxStage:
                                      wl.tax_class, exemptions):
                         continue
                     if t.condition is not None and not evaluate(
-                            t.condition, wl.env, f"tax {t.rate.id}", ("lines", wl.index)):
+                            t.condition, wl.env, f"tax {t.rate.id}", ("lines", wl.index), t.reads):
                         continue
                     rate = t.rate
                     if rate.kind is TaxKind.FIXED_PER_UNIT and t.currency != cur:
