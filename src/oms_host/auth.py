@@ -27,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from oms_host.storage import Database
 from oms_host.storage.schema import api_tokens, sessions, users
 
-__all__ = ["PERMISSIONS", "Action", "Role", "User", "Users", "can"]
+__all__ = ["APPROVAL_ROLES", "PERMISSIONS", "PRICING_ROLE", "Action", "Role", "User", "Users", "can"]
 
 
 class Role(StrEnum):
@@ -35,6 +35,7 @@ class Role(StrEnum):
     APPROVER = "approver"
     PRICING_ADMIN = "pricing_admin"
     READ_ONLY = "read_only"
+    INTEGRATION = "integration"  # warehouses, carriers, banks, payment providers: they report what happened
 
 
 class Action(StrEnum):
@@ -43,6 +44,7 @@ class Action(StrEnum):
     IMPORT = "import"          # batch imports from other systems
     APPROVE = "approve"        # approve or reject discounts, release holds
     ADMIN_PRICING = "admin_pricing"  # reload rulesets, stock levels
+    REPORT = "report"          # outside-world events: shipped, delivered, funds received — never the desk
 
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
@@ -50,11 +52,18 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.APPROVER: frozenset({Action.VIEW, Action.APPROVE}),
     Role.PRICING_ADMIN: frozenset({Action.VIEW, Action.ADMIN_PRICING}),
     Role.READ_ONLY: frozenset({Action.VIEW}),
+    Role.INTEGRATION: frozenset({Action.VIEW, Action.IMPORT, Action.REPORT}),
 }
 
 #: The pricing engine's manual-adjustment role a desk user's discounts are entered under.
 PRICING_ROLE = {Role.ORDER_DESK: "sales_rep", Role.APPROVER: "sales_director",
-                Role.PRICING_ADMIN: "sales_director", Role.READ_ONLY: "store_associate"}
+                Role.PRICING_ADMIN: "sales_director", Role.READ_ONLY: "store_associate",
+                Role.INTEGRATION: "store_associate"}
+
+#: The approval roles (named by pricing and by ``approvals`` event rules) each host role acts in.
+APPROVAL_ROLES: dict[Role, frozenset[str]] = {
+    role: frozenset({role.value, PRICING_ROLE[role]}) if Action.APPROVE in PERMISSIONS[role] else frozenset()
+    for role in Role}
 
 
 def can(role: Role, action: Action) -> bool:

@@ -2,7 +2,7 @@
 
 Everything comes from one seeded :class:`random.Random` and the end date, so
 ``tarif demo --seed 7 --until 2025-11-30`` always writes the same data. Orders
-go through the real :class:`~order_management.OrderService` (defaults, prices,
+go through the real :class:`~order_management.MessageBus` (commands (defaults, prices,
 rules, promises) with the clock set to each order's day, so reports, holds,
 approvals and backorders look like a real desk's. Customers and SKUs are those
 of the fictional Tarif Outdoor sample catalogue in ``rulesets/``.
@@ -20,17 +20,20 @@ import sqlalchemy as sa
 
 from oms_host.auth import Role, Users
 from oms_host.host import Host
+from oms_host.storage import SqlUnitOfWork
 from oms_host.storage.schema import metadata, orders
 from order_management import (
     Address,
     Customer,
     FixedClock,
+    MessageBus,
     OrderError,
-    OrderService,
+    OrderInput,
     OrderStatus,
     Party,
 )
-from order_management.fulfilment import EventType, FulfilmentEvent, PaymentMethod
+from order_management import commands as cmd
+from order_management.fulfilment import EventType, FulfilmentError, PaymentMethod
 from order_management.promising import Receipt, SupplyPosition
 
 __all__ = ["DEMO_USERS", "DemoReport", "ensure_demo_users", "seed_demo"]
@@ -162,8 +165,7 @@ def seed_demo(host: Host, *, customers: int = 300, orders_count: int = 900, mont
                      + dt.timedelta(days=rng.randrange(days + 1), minutes=rng.randrange(0, 600))
                      for _ in range(orders_count))
     clock = FixedClock(moments[0])
-    service = OrderService(rules=host.service.rules, customers=host.customers, unit_of_work=host.service.unit_of_work,
-                           clock=clock, pricer=host.service.pricer, promiser=host.service.promiser)
+    bus = MessageBus(lambda: SqlUnitOfWork(host.db, clock.now), dataclasses.replace(host.deps, clock=clock))
     desks = ["desk", "desk2", "token:shop"]
     captured: list[tuple[dt.datetime, str]] = []
     for n, moment in enumerate(moments):
@@ -171,7 +173,8 @@ def seed_demo(host: Host, *, customers: int = 300, orders_count: int = 900, mont
         customer = rng.choice(people)
         draft = _draft(rng, customer, f"D-{n + 1:05d}", moment.date())
         try:
-            result = service.capture(draft, actor=rng.choice(desks), reason="captured (demo)")
+            result = bus.handle(cmd.ImportOrder(actor=rng.choice(desks), order=OrderInput.model_validate(draft),
+                                                reason="captured (demo)"))
         except OrderError:
             report.rejected += 1
             continue
@@ -182,20 +185,22 @@ def seed_demo(host: Host, *, customers: int = 300, orders_count: int = 900, mont
         try:
             if roll < 0.04:
                 clock.advance(hours=rng.randint(1, 48))
-                service.cancel(order_id, "desk", "customer cancelled (demo)")
+                bus.handle(cmd.CancelOrder(actor="desk", order_id=order_id, reason="customer cancelled (demo)"))
                 report.cancelled += 1
             elif roll < 0.10:
                 clock.advance(hours=rng.randint(1, 24))
-                service.revise(order_id, {"notes": "delivery to the back door"}, "desk2", "customer call (demo)")
+                bus.handle(cmd.ReviseOrder(actor="desk2", order_id=order_id, expected_version=result.order.version,
+                                           changes={"notes": "delivery to the back door"},
+                                           reason="customer call (demo)"))
                 report.revised += 1
         except OrderError:
             pass
-    if host.fulfilment is not None and fulfil_days:
-        report.fulfilled = _fulfil(host, service, clock, rng, captured, until, fulfil_days)
+    if host.fulfilment_on and fulfil_days:
+        report.fulfilled = _fulfil(host, bus, clock, rng, captured, until, fulfil_days)
     return report
 
 
-def _fulfil(host: Host, service: OrderService, clock: FixedClock, rng: random.Random,
+def _fulfil(host: Host, bus: MessageBus, clock: FixedClock, rng: random.Random,
             captured: list[tuple[dt.datetime, str]], until: dt.date, days: int) -> int:
     """Run the last ``days`` of booked orders through fulfilment, as far as their age allows.
 
@@ -203,9 +208,6 @@ def _fulfil(host: Host, service: OrderService, clock: FixedClock, rng: random.Ra
     paid by card on shipment; one shipment in ten is delayed by the carrier,
     which the jeopardy scan at the end turns into alerts.
     """
-    if host.fulfilment is None:
-        return 0
-    fulfilment = dataclasses.replace(host.fulfilment, orders=service)
     end = dt.datetime(until.year, until.month, until.day, 18, tzinfo=dt.UTC)
     started = 0
     for moment, order_id in captured:
@@ -225,21 +227,25 @@ def _fulfil(host: Host, service: OrderService, clock: FixedClock, rng: random.Ra
                 if clock._now > end:
                     break
                 if what == "start":
-                    fulfilment.start(order_id, "desk")
+                    bus.handle(cmd.StartFulfilment(actor="desk", order_id=order_id))
                     started += 1
                 elif what == "step":
-                    fulfilment.handle(FulfilmentEvent(order_id, EventType.STEP_COMPLETED, step=step, actor="wms"))
+                    bus.handle(cmd.RecordFulfilmentEvent(actor="wms", order_id=order_id,
+                                                         type=EventType.STEP_COMPLETED, step=step))
                 elif what == "ship" and delayed:
-                    fulfilment.handle(FulfilmentEvent(order_id, EventType.SHIPMENT_DELAYED, actor="carrier",
-                                                      expected_at=clock._now + dt.timedelta(days=4)))
+                    bus.handle(cmd.RecordFulfilmentEvent(actor="carrier", order_id=order_id,
+                                                         type=EventType.SHIPMENT_DELAYED,
+                                                         expected_at=clock._now + dt.timedelta(days=4)))
                     break
                 elif what == "ship":
-                    fulfilment.handle(FulfilmentEvent(order_id, EventType.SHIPMENT_CONFIRMED, actor="carrier"))
+                    bus.handle(cmd.RecordFulfilmentEvent(actor="carrier", order_id=order_id,
+                                                         type=EventType.SHIPMENT_CONFIRMED))
                 else:
-                    payment = fulfilment.authorise_payment(order_id, PaymentMethod.CARD, "desk")
-                    fulfilment.capture_payment(payment.payment_id, "desk")
-        except OrderError:  # a rule stopped this order (a hold, an approval): it stays where it is
+                    payment = bus.handle(cmd.AuthorisePayment(actor="desk", order_id=order_id,
+                                                              method=PaymentMethod.CARD))
+                    bus.handle(cmd.CapturePayment(actor="desk", payment_id=payment.payment_id))
+        except (OrderError, FulfilmentError):  # a rule stopped this order (a hold, an approval): it stays where it is
             continue
     clock._now = end
-    fulfilment.scan_jeopardy(actor="system:jeopardy")
+    bus.handle(cmd.ScanJeopardy(actor="system:jeopardy"))
     return started

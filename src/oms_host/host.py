@@ -1,14 +1,15 @@
-"""Composing the host app: a database, the rulesets, and the order layer wired to them.
+"""Composing the host app: a database, the rulesets, and the order layer's message bus wired to them.
 
 :func:`open_host` is what ``tarif serve``, ``tarif demo``, ``tarif import`` and
 the tests call: it opens (and migrates) the database, loads the ruleset
-folder, and builds an :class:`~order_management.OrderService` on SQL storage,
-with the configurator checking configured lines and promising (the bundle's
-``sourcing`` rules) reserving supply in the SQL reservation store; when the
-bundle has ``process`` rulesets, a :class:`~order_management.fulfilment.FulfilmentService`
-on SQL records runs fulfilment (payments go to the library's ``TestGateway``
-until a real gateway is configured).
-Everything is passed in or read from the environment here, once.
+folder, and builds the order layer's :class:`~order_management.MessageBus` over
+the SQL unit of work (:class:`~oms_host.storage.SqlUnitOfWork`): every
+route, form, CLI command and import row only builds a command and hands it to
+``host.bus``. The configurator checks configured lines, promising reserves
+supply in the same transaction as the order, and — when the bundle has
+``process`` rulesets — fulfilment runs (payments go to the library's
+``TestGateway`` until a real gateway is configured). Everything is passed in
+or read from the environment here, once.
 """
 
 from __future__ import annotations
@@ -26,26 +27,12 @@ from oms_host.kinds import all_kinds
 from oms_host.storage import Database, OrderEvents, SqlCustomerDirectory, SqlReservationStore, SqlUnitOfWork
 from oms_host.storage.fulfilment import SqlFulfilmentRecords
 from oms_host.storage.schema import orders
-from order_management import (
-    Clock,
-    ConfiguratorProducts,
-    OrderService,
-    RulesetPricer,
-    SupplyPromiser,
-    order_rules_from,
-)
-from order_management.fulfilment import (
-    DurableRulesAdapter,
-    FulfilmentService,
-    SupplyStockLevels,
-    TestGateway,
-    event_rules_from,
-    process_catalogue_from,
-)
-from order_management.promising import PromisingRules, SupplyPosition
+from order_management import Clock, ConfiguratorProducts, Dependencies, MessageBus, dependencies_from
+from order_management import commands as cmd
+from order_management.promising import SupplyPosition
 from rule_language import RulesetBundle, load_ruleset_dir
 
-__all__ = ["Host", "SystemClock", "default_rulesets", "open_host", "sourcing_rules"]
+__all__ = ["Host", "SystemClock", "default_rulesets", "open_host"]
 
 
 class SystemClock:
@@ -75,12 +62,25 @@ class Host:
     supply: SqlReservationStore
     events: OrderEvents
     clock: Clock
-    service: OrderService
-    fulfilment: FulfilmentService | None = None
+    bus: MessageBus
     source: Path | None = None  # the ruleset folder, for reloading
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db)
+        return SqlUnitOfWork(self.db, self.clock.now)
+
+    @property
+    def deps(self) -> Dependencies:
+        return self.bus.deps
+
+    @property
+    def fulfilment_on(self) -> bool:
+        """Whether the rulesets define processes, so orders can go through fulfilment."""
+        return self.bus.deps.processes is not None
+
+    @property
+    def records(self) -> SqlFulfilmentRecords:
+        """Fulfilment records for reading (pages, API details); changes go through the bus."""
+        return SqlFulfilmentRecords.on(self.db)
 
     @property
     def configurable(self) -> dict[str, str]:
@@ -122,14 +122,14 @@ class Host:
         """
         bundle = load_ruleset_dir(rulesets or self.source or default_rulesets(), all_kinds())
         fresh = _wire(self.db, bundle, self.clock, self.customers, self.supply)
-        self.bundle, self.service, self.fulfilment = bundle, fresh.service, fresh.fulfilment
+        self.bundle, self.bus = bundle, fresh.bus
         return bundle
 
     def maintain(self) -> dict[str, int]:
         """The periodic chores: release orphaned reservations, then scan open orders for jeopardy."""
         done = {"orphans_released": len(self.release_orphaned_reservations())}
-        if self.fulfilment is not None:
-            report = self.fulfilment.scan_jeopardy(actor="system:jeopardy")
+        if self.fulfilment_on:
+            report = self.bus.handle(cmd.ScanJeopardy(actor="system:jeopardy"))
             done.update(orders_scanned=report.orders, alerts_raised=len(report.raised),
                         alerts_cleared=len(report.cleared), rule_errors=len(report.errors))
         return done
@@ -177,27 +177,6 @@ def configurable_skus(bundle: RulesetBundle) -> dict[str, str]:
 def _wire(db: Database, bundle: RulesetBundle, clock: Clock, customers: SqlCustomerDirectory,
           supply: SqlReservationStore) -> Host:
     configurable_skus(bundle)  # a catalog naming a product model that is not loaded fails here, not on a page
-    service = OrderService(
-        rules=order_rules_from(bundle),
-        customers=customers,
-        unit_of_work=lambda: SqlUnitOfWork(db),
-        clock=clock,
-        pricer=RulesetPricer(bundle),
-        promiser=SupplyPromiser(supply, sourcing_rules(bundle)),
-        products=SerialisedProducts(ConfiguratorProducts(bundle)),
-    )
-    fulfilment = None
-    if bundle.of_kind("process"):
-        fulfilment = FulfilmentService(
-            orders=service, records=SqlFulfilmentRecords.on(db), processes=process_catalogue_from(bundle),
-            rules=DurableRulesAdapter(event_rules_from(bundle)), gateway=TestGateway(),
-            stock=SupplyStockLevels(supply))
-    return Host(db, bundle, customers, supply, OrderEvents(db), clock, service, fulfilment)
-
-
-def sourcing_rules(bundle: RulesetBundle) -> PromisingRules:
-    """The bundle's one ``sourcing`` ruleset (where the shop ships from, how it promises)."""
-    found = bundle.of_kind("sourcing")
-    if len(found) != 1:
-        raise ValueError(f"the host app needs exactly one `sourcing` ruleset in the bundle, found {len(found)}")
-    return found[0].artefact
+    deps = dependencies_from(bundle, customers, clock, products=SerialisedProducts(ConfiguratorProducts(bundle)))
+    bus = MessageBus(lambda: SqlUnitOfWork(db, clock.now), deps)
+    return Host(db, bundle, customers, supply, OrderEvents(db), clock, bus)

@@ -15,11 +15,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from oms_host.desk import FourEyesError
 from order_management import (
     ConcurrentUpdateError,
     FieldProblem,
+    FulfilmentNotConfiguredError,
     ImportFormatError,
+    NotPermittedError,
     OrderNotFoundError,
     OrderValidationError,
     ProcessingConstraintError,
@@ -53,9 +54,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(_: Request, exc: OrderValidationError) -> JSONResponse:
         return reply(422, "validation_error", "the order has problems; nothing was changed", exc.problems)
 
-    @app.exception_handler(FourEyesError)
-    async def _four_eyes(_: Request, exc: FourEyesError) -> JSONResponse:
-        return reply(403, "four_eyes", str(exc), exc.problems)
+    @app.exception_handler(NotPermittedError)
+    async def _not_permitted(_: Request, exc: NotPermittedError) -> JSONResponse:
+        return reply(403, "not_permitted", str(exc))
+
+    @app.exception_handler(FulfilmentNotConfiguredError)
+    async def _no_fulfilment(_: Request, exc: FulfilmentNotConfiguredError) -> JSONResponse:
+        return reply(404, "fulfilment_not_configured", str(exc))
 
     @app.exception_handler(ProcessingConstraintError)
     async def _constraint(_: Request, exc: ProcessingConstraintError) -> JSONResponse:
@@ -85,7 +90,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ConcurrentUpdateError)
     async def _concurrent(_: Request, exc: ConcurrentUpdateError) -> JSONResponse:
-        return reply(409, "concurrent_update", f"{exc}; reload the order and try again")
+        return JSONResponse({**error_body("concurrent_update", f"{exc}; reload the order and try again"),
+                             "changes": list(exc.changes)}, status_code=409)
 
     @app.exception_handler(OrderNotFoundError)
     async def _not_found(_: Request, exc: OrderNotFoundError) -> JSONResponse:

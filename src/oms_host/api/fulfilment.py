@@ -1,9 +1,10 @@
-"""Fulfilment over HTTP: start, events from the world, holds, payments, returns, and the timeline.
+"""Fulfilment over HTTP: start, events from the world, holds, payments, returns, replenishment, the timeline.
 
-Thin routes over :class:`order_management.fulfilment.FulfilmentService` (the
-host builds it when the bundle has ``process`` rulesets). The timeline puts
-each step's planned completion (the track's start plus the process's planned
-durations) beside what actually happened.
+Each route builds one command and hands it to the host's bus. Events from the
+world (shipped, delivered, payment captured) and funds received come only
+from the integration role, never from the desk. The timeline puts each step's
+planned completion (the track's start plus the process's planned durations)
+beside what actually happened.
 """
 
 from __future__ import annotations
@@ -18,16 +19,16 @@ from pydantic import BaseModel, Field
 
 from oms_host.auth import Action, User
 from oms_host.host import Host
+from order_management import commands as cmd
 from order_management.fulfilment import (
     EventType,
-    FulfilmentEvent,
-    FulfilmentService,
     PaymentMethod,
+    ProcessCatalogue,
     ProcessInstance,
     Resolution,
     ReturnReason,
-    ReturnRequest,
 )
+from order_management.fulfilment.records import ReplenishmentStatus
 
 from .security import get_host, requires
 from .serialise import plain
@@ -38,21 +39,21 @@ router = APIRouter(prefix="/api", tags=["fulfilment"])
 HostDep = Annotated[Host, Depends(get_host)]
 Viewer = Annotated[User, Depends(requires(Action.VIEW))]
 Desk = Annotated[User, Depends(requires(Action.CAPTURE))]
-System = Annotated[User, Depends(requires(Action.IMPORT))]
+Integration = Annotated[User, Depends(requires(Action.REPORT))]
 Approver = Annotated[User, Depends(requires(Action.APPROVE))]
 
 
-def _service(host: Host) -> FulfilmentService:
-    if host.fulfilment is None:
+def _fulfilment(host: Host) -> ProcessCatalogue:
+    if host.deps.processes is None:
         raise HTTPException(404, "fulfilment is not configured: the ruleset bundle has no `process` ruleset")
-    return host.fulfilment
+    return host.deps.processes
 
 
-def timeline(service: FulfilmentService, instance: ProcessInstance) -> list[dict[str, Any]]:
+def timeline(processes: ProcessCatalogue, instance: ProcessInstance) -> list[dict[str, Any]]:
     """Per track, each step with its status, planned completion and actual start and completion."""
     tracks = []
     for track in instance.tracks:
-        definition = service.processes.get(track.process_id)
+        definition = processes.get(track.process_id)
         durations = {s.id: s.duration for s in definition.steps}
         first_start = next((s.started_at for s in track.steps if s.started_at), None)
         planned = first_start
@@ -69,12 +70,12 @@ def timeline(service: FulfilmentService, instance: ProcessInstance) -> list[dict
     return plain(tracks)
 
 
-def fulfilment_detail(service: FulfilmentService, order_id: str) -> dict[str, Any]:
-    instance = service.records.processes.find(order_id)
-    records = service.records
+def fulfilment_detail(host: Host, order_id: str) -> dict[str, Any]:
+    records = host.records
+    instance = records.processes.find(order_id)
     return {
         "stage": instance.stage.value if instance else None,
-        "tracks": timeline(service, instance) if instance else [],
+        "tracks": timeline(host.deps.processes, instance) if instance and host.deps.processes else [],
         "alerts": plain(instance.alerts) if instance else [],
         "errors": list(instance.errors) if instance else [],
         "holds": plain(records.holds.for_order(order_id)),
@@ -91,19 +92,30 @@ class Event(BaseModel):
     line_id: str | None = None
     step: str | None = None
     expected_at: dt.datetime | None = None
-    event_id: str | None = Field(None, description="the sender's id: a message delivered twice is applied once")
+    event_id: str | None = Field(None, max_length=200,
+                                 description="the sender's id: a message delivered twice is applied once")
 
 
 class HoldRequest(BaseModel):
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class Note(BaseModel):
-    note: str = ""
+    note: str = Field("", max_length=500)
 
 
 class PaymentRequest(BaseModel):
     method: PaymentMethod
+
+
+class FundsReceived(BaseModel):
+    amount: Decimal | None = Field(None, gt=0)
+    reference: str = Field("", max_length=200)
+
+
+class Refund(BaseModel):
+    amount: Decimal = Field(gt=0)
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class ReturnLineRequest(BaseModel):
@@ -111,82 +123,130 @@ class ReturnLineRequest(BaseModel):
     quantity: Decimal = Field(gt=0)
     reason: ReturnReason
     resolution: Resolution = Resolution.REFUND
+    exchange_sku: str | None = None
 
 
 class ReturnBody(BaseModel):
     lines: list[ReturnLineRequest] = Field(min_length=1)
 
 
+class ReceivedLineRequest(BaseModel):
+    line_id: str
+    received: Decimal = Field(ge=0)
+    damaged: Decimal = Field(Decimal(0), ge=0)
+
+
+class ReceiptBody(BaseModel):
+    lines: list[ReceivedLineRequest] = Field(min_length=1)
+
+
+class ReplenishmentReceipt(BaseModel):
+    quantity: Decimal | None = Field(None, gt=0, description="defaults to the quantity requested")
+
+
 @router.get("/orders/{order_id}/fulfilment", summary="Fulfilment: timeline, holds, payments, returns, audit")
 def detail(order_id: str, host: HostDep, user: Viewer) -> JSONResponse:
-    return JSONResponse(fulfilment_detail(_service(host), order_id))
+    return JSONResponse(fulfilment_detail(host, order_id))
 
 
 @router.post("/orders/{order_id}/fulfilment", summary="Start fulfilment of a booked order")
 def start(order_id: str, host: HostDep, user: Desk) -> JSONResponse:
-    service = _service(host)
-    service.start(order_id, user.actor)
-    return JSONResponse(fulfilment_detail(service, order_id))
+    _fulfilment(host)
+    host.bus.handle(cmd.StartFulfilment(actor=user.actor, order_id=order_id))
+    return JSONResponse(fulfilment_detail(host, order_id))
 
 
-@router.post("/orders/{order_id}/events", summary="An event from the world (warehouse, carrier, payment provider)")
-def event(order_id: str, body: Event, host: HostDep, user: System) -> JSONResponse:
-    service = _service(host)
-    service.handle(FulfilmentEvent(order_id, body.type, body.line_id, body.step, body.expected_at, user.actor,
-                                   body.event_id))
-    return JSONResponse(fulfilment_detail(service, order_id))
+@router.post("/orders/{order_id}/events",
+             summary="An event from the world (warehouse, carrier, payment provider); integration role only")
+def event(order_id: str, body: Event, host: HostDep, user: Integration) -> JSONResponse:
+    _fulfilment(host)
+    host.bus.handle(cmd.RecordFulfilmentEvent(actor=user.actor, order_id=order_id, type=body.type,
+                                              line_id=body.line_id, step=body.step, expected_at=body.expected_at,
+                                              event_id=body.event_id))
+    return JSONResponse(fulfilment_detail(host, order_id))
 
 
 @router.post("/orders/{order_id}/holds", summary="Place a hold: the order's steps stop until it is released")
 def place_hold(order_id: str, body: HoldRequest, host: HostDep, user: Desk) -> JSONResponse:
-    service = _service(host)
-    service.place_hold(order_id, body.reason, user.actor)
-    return JSONResponse(fulfilment_detail(service, order_id))
+    host.bus.handle(cmd.PlaceHold(actor=user.actor, order_id=order_id, reason=body.reason))
+    return JSONResponse(fulfilment_detail(host, order_id))
 
 
-@router.post("/holds/{hold_id}/release", summary="Release a hold (approver)")
+@router.post("/holds/{hold_id}/release", summary="Release a hold (approver; not the person who placed it)")
 def release_hold(hold_id: str, body: Note, host: HostDep, user: Approver) -> JSONResponse:
-    service = _service(host)
-    hold = service.records.holds.get(hold_id)
-    if hold.placed_by == user.actor:
-        raise HTTPException(403, "you placed this hold; someone else must release it")
-    service.release_hold(hold_id, user.actor, body.note)
-    return JSONResponse(fulfilment_detail(service, hold.order_id))
+    hold = host.records.holds.get(hold_id)
+    host.bus.handle(cmd.ReleaseHold(actor=user.actor, order_id=hold.order_id, hold_id=hold_id, note=body.note))
+    return JSONResponse(fulfilment_detail(host, hold.order_id))
 
 
-@router.post("/orders/{order_id}/payments", summary="Authorise the order's total with a payment method")
+@router.post("/orders/{order_id}/payments", summary="Authorise what the order owes with a payment method")
 def pay(order_id: str, body: PaymentRequest, host: HostDep, user: Desk) -> JSONResponse:
-    service = _service(host)
-    service.authorise_payment(order_id, body.method, user.actor)
-    return JSONResponse(fulfilment_detail(service, order_id))
+    host.bus.handle(cmd.AuthorisePayment(actor=user.actor, order_id=order_id, method=body.method))
+    return JSONResponse(fulfilment_detail(host, order_id))
 
 
-@router.post("/payments/{payment_id}/capture", summary="Capture an authorised payment")
+@router.post("/payments/{payment_id}/capture", summary="Capture an authorised card or wallet payment")
 def capture_payment(payment_id: str, host: HostDep, user: Desk) -> JSONResponse:
-    service = _service(host)
-    payment = service.capture_payment(payment_id, user.actor)
-    return JSONResponse(fulfilment_detail(service, payment.order_id))
+    payment = host.bus.handle(cmd.CapturePayment(actor=user.actor, payment_id=payment_id))
+    return JSONResponse(fulfilment_detail(host, payment.order_id))
+
+
+@router.post("/payments/{payment_id}/funds-received",
+             summary="A bank transfer's money arrived (integration role: the bank or the gateway)")
+def funds_received(payment_id: str, body: FundsReceived, host: HostDep, user: Integration) -> JSONResponse:
+    payment = host.bus.handle(cmd.RecordFundsReceived(actor=user.actor, payment_id=payment_id, amount=body.amount,
+                                                      reference=body.reference))
+    return JSONResponse(fulfilment_detail(host, payment.order_id))
+
+
+@router.post("/payments/{payment_id}/refund", summary="Refund part or all of a captured payment (approver)")
+def refund(payment_id: str, body: Refund, host: HostDep, user: Approver) -> JSONResponse:
+    payment = host.bus.handle(cmd.RefundPayment(actor=user.actor, payment_id=payment_id, amount=body.amount,
+                                                reason=body.reason))
+    return JSONResponse(fulfilment_detail(host, payment.order_id))
 
 
 @router.post("/orders/{order_id}/returns", summary="Authorise a return of shipped units")
 def authorise_return(order_id: str, body: ReturnBody, host: HostDep, user: Desk) -> JSONResponse:
-    service = _service(host)
-    service.authorise_return(order_id, [ReturnRequest(r.line_id, r.quantity, r.reason, r.resolution)
-                                        for r in body.lines], user.actor)
-    return JSONResponse(fulfilment_detail(service, order_id))
+    host.bus.handle(cmd.AuthoriseReturn(actor=user.actor, order_id=order_id, lines=tuple(
+        cmd.ReturnLineRequest(**line.model_dump()) for line in body.lines)))
+    return JSONResponse(fulfilment_detail(host, order_id))
 
 
-def open_alerts(service: FulfilmentService) -> list[dict[str, Any]]:
+@router.post("/returns/{rma_id}/receive",
+             summary="Units came back: received vs damaged per line; refund, restock, replacement or exchange")
+def receive_return(rma_id: str, body: ReceiptBody, host: HostDep, user: Desk) -> JSONResponse:
+    rma = host.bus.handle(cmd.ReceiveReturn(actor=user.actor, rma_id=rma_id, lines=tuple(
+        cmd.ReceivedLine(**line.model_dump()) for line in body.lines)))
+    return JSONResponse(fulfilment_detail(host, rma.order_id))
+
+
+@router.get("/replenishments", summary="Replenishment requests raised by reorder points")
+def replenishments(host: HostDep, user: Viewer, status: ReplenishmentStatus | None = None) -> JSONResponse:
+    rows = [r for r in host.records.replenishments.all() if status is None or r.status == status]
+    return JSONResponse({"replenishments": plain(rows)})
+
+
+@router.post("/replenishments/{request_id}/receive",
+             summary="Replenishment arrived: its units go on hand at its location (pricing admin)")
+def receive_replenishment(request_id: str, body: ReplenishmentReceipt, host: HostDep,
+                          user: Annotated[User, Depends(requires(Action.ADMIN_PRICING))]) -> JSONResponse:
+    done = host.bus.handle(cmd.ReceiveReplenishment(actor=user.actor, request_id=request_id,
+                                                    quantity=body.quantity))
+    return JSONResponse({"replenishment": plain(done)})
+
+
+def open_alerts(host: Host) -> list[dict[str, Any]]:
     """Every jeopardy alert standing on an order in fulfilment, most urgent first."""
-    alerts = [a for instance in service.records.processes.all() for a in instance.alerts]
+    alerts = [a for instance in host.records.processes.all() for a in instance.alerts]
     alerts.sort(key=lambda a: (-a.priority.rank, -a.days_late, a.order_id, a.line_id))
     return plain(alerts)
 
 
 @router.post("/jeopardy/scan", summary="Project open lines, ask the jeopardy rules, raise and clear alerts")
 def scan_jeopardy(host: HostDep, user: Desk) -> JSONResponse:
-    service = _service(host)
-    report = service.scan_jeopardy(actor=user.actor)
+    _fulfilment(host)
+    report = host.bus.handle(cmd.ScanJeopardy(actor=user.actor))
     return JSONResponse({"orders": report.orders, "raised": plain(report.raised), "cleared": plain(report.cleared),
                          "changed": plain(report.changed), "errors": [str(e) for e in report.errors],
-                         "alerts": open_alerts(service)})
+                         "alerts": open_alerts(host)})

@@ -17,21 +17,26 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from oms_host import desk
-from oms_host.auth import PRICING_ROLE, Action, User
+from oms_host.auth import APPROVAL_ROLES, PRICING_ROLE, Action, User
 from oms_host.configure import Configurators
 from oms_host.host import Host
 from oms_host.storage.queries import Dimension, OrderFilter, exceptions, list_orders, report
 from order_management import (
     ErrorPolicy,
-    Order,
+    FieldProblem,
+    OrderInput,
     OrderStatus,
     OrderValidationError,
+    check_availability,
     import_orders,
     parse_csv_batch,
     parse_json_batch,
 )
-from order_management.service import problems_from_pydantic
+from order_management import commands as cmd
+from order_management import (
+    quote as quote_draft,
+)
+from order_management.handlers import problems_from_pydantic
 
 from .security import get_host, get_users, requires
 from .serialise import plain, record_detail
@@ -46,7 +51,23 @@ Importer = Annotated[User, Depends(requires(Action.IMPORT))]
 Approver = Annotated[User, Depends(requires(Action.APPROVE))]
 
 _ORDER_BODY = {"requestBody": {"required": True, "content": {"application/json": {
-    "schema": Order.model_json_schema(mode="validation")}}}}
+    "schema": OrderInput.model_json_schema(mode="validation")}}}}
+
+
+def command(kind: type[cmd.Command], **fields: Any) -> Any:
+    """Build a command from checked request input; a bad field is a 422 naming its path."""
+    try:
+        return kind.model_validate(fields)
+    except pydantic.ValidationError as exc:
+        raise OrderValidationError(problems_from_pydantic(exc)) from None
+
+
+def draft_of(body: Any) -> OrderInput:
+    """The order a client sent, with only the fields a client may set (ids, versions, statuses are the server's)."""
+    try:
+        return OrderInput.model_validate(_object(body))
+    except pydantic.ValidationError as exc:
+        raise OrderValidationError(problems_from_pydantic(exc)) from None
 
 
 async def json_body(request: Request) -> Any:
@@ -77,7 +98,8 @@ class Decision(BaseModel):
 
 
 class Cancellation(BaseModel):
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=500)
+    expected_version: int | None = Field(None, ge=1, description="the version the client read, if it checks")
 
 
 def stamp_discounts(data: dict[str, Any], user: User) -> dict[str, Any]:
@@ -125,7 +147,7 @@ def me(user: Viewer) -> dict[str, Any]:
 @router.post("/quote", tags=["orders"], summary="Price a draft order (waterfall per line); stores nothing",
              openapi_extra=_ORDER_BODY)
 def quote(body: Body, host: HostDep, user: Viewer) -> JSONResponse:
-    result = desk.quote(host, _object(body))
+    result = quote_draft(draft_of(stamp_discounts(_object(body), user)), host.deps)
     pricing = result.pricing
     return JSONResponse({
         "subtotal": plain(pricing.subtotal), "tax": plain(pricing.tax), "total": plain(pricing.total),
@@ -139,9 +161,7 @@ def quote(body: Body, host: HostDep, user: Viewer) -> JSONResponse:
 @router.post("/availability", tags=["orders"], summary="What could be promised for a draft now (what-if)",
              openapi_extra=_ORDER_BODY)
 def availability(body: Body, host: HostDep, user: Viewer) -> JSONResponse:
-    data = _object(body)
-    data.setdefault("order_id", "WHAT-IF")
-    return JSONResponse({"promises": plain(host.service.check_availability(data))})
+    return JSONResponse({"promises": plain(check_availability(draft_of(body), host.deps, host.unit_of_work()))})
 
 
 class ConfigureRequest(BaseModel):
@@ -160,8 +180,8 @@ def configure(product_model: str, request: ConfigureRequest, host: HostDep, user
 @router.post("/orders", tags=["orders"], status_code=201, openapi_extra=_ORDER_BODY,
              summary="Capture an order: defaults, configuration check, price, validation, promise, save")
 def capture(body: Body, host: HostDep, user: Desk) -> JSONResponse:
-    capturing = host.fulfilment or host.service  # fulfilment also audits the capture and checks reorder points
-    result = capturing.capture(stamp_discounts(_object(body), user), actor=user.actor)
+    draft = draft_of(stamp_discounts(_object(body), user))
+    result = host.bus.handle(cmd.CaptureOrder(actor=user.actor, order=draft))
     detail = record_detail(result.record)
     detail["created"] = result.created
     detail["warnings"] = [str(w) for w in result.warnings]
@@ -180,53 +200,66 @@ def search(host: HostDep, user: Viewer, status: OrderStatus | None = None, custo
     return JSONResponse({"total": total, "orders": plain(rows)})
 
 
-@router.get("/orders/{order_id}", tags=["orders"], summary="An order with prices, promises, history and events")
-def detail(order_id: str, host: HostDep, user: Viewer) -> JSONResponse:
+def order_detail(host: Host, order_id: str) -> dict[str, Any]:
     with host.unit_of_work() as uow:
         record = uow.orders.get(order_id)
-    return JSONResponse(record_detail(record, host.events.for_order(order_id)))
+    return record_detail(record, host.events.for_order(order_id))
 
 
-@router.patch("/orders/{order_id}", tags=["orders"], summary="Revise an order: {changes: {...}, reason}")
+@router.get("/orders/{order_id}", tags=["orders"], summary="An order with prices, promises, history and events")
+def detail(order_id: str, host: HostDep, user: Viewer) -> JSONResponse:
+    return JSONResponse(order_detail(host, order_id))
+
+
+@router.patch("/orders/{order_id}", tags=["orders"],
+              summary="Revise an order: {changes: {...}, reason, expected_version} (409 with what changed if stale)")
 def revise(order_id: str, body: Body, host: HostDep, user: Desk) -> JSONResponse:
     data = _object(body)
-    changes, reason = data.get("changes"), data.get("reason")
-    if not isinstance(changes, dict) or not isinstance(reason, str) or not reason:
-        raise HTTPException(422, "send {\"changes\": {field: value, ...}, \"reason\": \"why\"}")
-    result = host.service.revise(order_id, stamp_discounts(changes, user), user.actor, reason)
-    return JSONResponse(record_detail(result.record, host.events.for_order(order_id)))
+    changes = data.get("changes")
+    if not isinstance(changes, dict):
+        raise OrderValidationError([FieldProblem("changes", "send {\"changes\": {field: value, ...}, "
+                                                            "\"reason\": \"why\", \"expected_version\": n}")])
+    host.bus.handle(command(cmd.ReviseOrder, actor=user.actor, order_id=order_id,
+                            expected_version=data.get("expected_version"),
+                            changes=stamp_discounts(changes, user), reason=data.get("reason")))
+    return JSONResponse(order_detail(host, order_id))
 
 
-@router.post("/orders/{order_id}/cancel", tags=["orders"])
+@router.post("/orders/{order_id}/cancel", tags=["orders"],
+             summary="Cancel: tracks compensated, reservation released, payments voided or refunded — or nothing")
 def cancel(order_id: str, cancellation: Cancellation, host: HostDep, user: Desk) -> JSONResponse:
-    record = host.service.cancel(order_id, user.actor, cancellation.reason)
-    return JSONResponse(record_detail(record, host.events.for_order(order_id)))
+    host.bus.handle(cmd.CancelOrder(actor=user.actor, order_id=order_id, reason=cancellation.reason,
+                                    expected_version=cancellation.expected_version))
+    return JSONResponse(order_detail(host, order_id))
 
 
 @router.post("/orders/{order_id}/approve", tags=["approvals"],
-             summary="Approve an order's discounts (not the person who entered them)")
+             summary="Approve the order's pending approval (not the person who entered it or its discounts)")
 def approve(order_id: str, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
-    record = desk.approve(host, order_id, user.actor, decision.note)
-    return JSONResponse(record_detail(record, host.events.for_order(order_id)))
+    host.bus.handle(cmd.ApproveOrder(actor=user.actor, order_id=order_id, roles=APPROVAL_ROLES[user.role],
+                                     note=decision.note))
+    return JSONResponse(order_detail(host, order_id))
 
 
-@router.post("/orders/{order_id}/reject", tags=["approvals"])
+@router.post("/orders/{order_id}/reject", tags=["approvals"],
+             summary="Reject: the order goes back to the desk (entered) to be changed and resubmitted")
 def reject(order_id: str, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
-    record = desk.reject(host, order_id, user.actor, decision.note or "rejected")
-    return JSONResponse(record_detail(record, host.events.for_order(order_id)))
+    host.bus.handle(cmd.RejectOrder(actor=user.actor, order_id=order_id, roles=APPROVAL_ROLES[user.role],
+                                    reason=decision.note or "rejected"))
+    return JSONResponse(order_detail(host, order_id))
 
 
-@router.post("/orders/{order_id}/release-hold", tags=["approvals"])
+@router.post("/orders/{order_id}/release-hold", tags=["approvals"], summary="Release the order's active holds")
 def release(order_id: str, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
-    record = desk.release_hold(host, order_id, user.actor, decision.note)
-    return JSONResponse(record_detail(record, host.events.for_order(order_id)))
+    host.bus.handle(cmd.ReleaseHold(actor=user.actor, order_id=order_id, note=decision.note))
+    return JSONResponse(order_detail(host, order_id))
 
 
 # -- imports ----------------------------------------------------------------------------------------------
 @router.post("/imports", tags=["imports"], summary="Import a batch (JSON, or CSV with Content-Type text/csv)",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "object", "properties": {"orders": {
-                     "type": "array", "items": Order.model_json_schema(mode="validation")}}}},
+                     "type": "array", "items": OrderInput.model_json_schema(mode="validation")}}}},
                  "text/csv": {"schema": {"type": "string"}}}}})
 async def import_batch(request: Request, host: HostDep, user: Importer,
                        policy: ErrorPolicy = ErrorPolicy.REJECT_BATCH) -> JSONResponse:
@@ -237,7 +270,7 @@ async def import_batch(request: Request, host: HostDep, user: Importer,
         records = parse_csv_batch(text)
     else:
         records = parse_json_batch(text)
-    report_ = await run_in_threadpool(import_orders, host.service, records, policy, user.actor)
+    report_ = await run_in_threadpool(import_orders, host.bus, records, policy, user.actor)
     status = 200 if report_.ok else 422 if (report_.batch_rejected or not report_.created) else 207
     return JSONResponse({
         "summary": report_.summary(), "created": report_.created, "already_imported": report_.already_imported,

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     host = open_host(args.database, args.rulesets)
     try:
-        report = import_orders(host.service, records, ErrorPolicy(args.policy), args.actor)
+        report = import_orders(host.bus, records, ErrorPolicy(args.policy), args.actor)
     finally:
         host.close()
     for problem in report.problems:

@@ -9,8 +9,9 @@ ValueError: use a SQLite file: an in-memory database is private to one connectio
 from .customers import SqlCustomerDirectory
 from .database import DEFAULT_URL, Database, database_url
 from .events import OrderEvent, OrderEvents
-from .orders import SqlOrderRepository, SqlUnitOfWork, load_records
+from .orders import SqlOrderRepository, load_records
 from .reservations import SqlReservationStore
+from .unit_of_work import SqlUnitOfWork
 
 __all__ = [
     "DEFAULT_URL",

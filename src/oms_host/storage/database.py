@@ -25,7 +25,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["DEFAULT_URL", "Database", "database_url"]
+__all__ = ["DEFAULT_URL", "Database", "Transaction", "database_url"]
 
 DEFAULT_URL = "sqlite:///tarif.sqlite3"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -131,3 +131,29 @@ def _retryable(exc: sa.exc.OperationalError) -> bool:
     if code in ("40001", "40P01"):  # serialization_failure, deadlock_detected
         return True
     return "database is locked" in str(exc.orig)
+
+
+class Transaction:
+    """One open writing transaction, offered with :class:`Database`'s interface.
+
+    The SQL repositories read and write through ``read()``, ``write()`` and
+    ``retrying()``; given a :class:`Transaction` instead of the
+    :class:`Database`, every statement of theirs runs on this one connection
+    and lands with its commit — the unit of work's — or not at all.
+    """
+
+    def __init__(self, connection: Connection, is_sqlite: bool) -> None:
+        self.connection = connection
+        self.is_sqlite = is_sqlite
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        yield self.connection
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        yield self.connection
+
+    def retrying(self, work: Callable[[Connection], T], attempts: int = 5) -> T:
+        """``work`` on this transaction; a serialisation failure fails the whole unit of work."""
+        return work(self.connection)

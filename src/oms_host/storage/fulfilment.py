@@ -24,7 +24,7 @@ from order_management.fulfilment.audit import AuditEvent
 from order_management.fulfilment.records import ProcessInstance
 from pricing_engine import money
 
-from .database import Database
+from .database import Database, Transaction
 from .schema import audit_events, counters, fulfilment_processes, fulfilment_records
 from .tagged import TaggedCodec
 
@@ -49,7 +49,7 @@ decode = _CODEC.decode
 class SqlProcessRepository:
     """Process instances by order; a write names the version it replaces (None: a new instance)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database | Transaction) -> None:
         self.db = db
 
     def find(self, order_id: str) -> ProcessInstance | None:
@@ -87,7 +87,7 @@ class SqlProcessRepository:
 class SqlRepository(Generic[T]):
     """Records of one kind (holds, approvals, …) by id and by order."""
 
-    def __init__(self, db: Database, kind: str) -> None:
+    def __init__(self, db: Database | Transaction, kind: str) -> None:
         self.db = db
         self.kind = kind
 
@@ -142,7 +142,7 @@ class SqlRepository(Generic[T]):
 class SqlAuditTrail:
     """Append-only: events are stored in order and never changed."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database | Transaction) -> None:
         self.db = db
 
     def append(self, events: Sequence[AuditEvent]) -> None:
@@ -166,7 +166,7 @@ class SqlAuditTrail:
 
 @dataclasses.dataclass
 class SqlFulfilmentRecords:
-    """Everything :class:`~order_management.fulfilment.FulfilmentService` keeps, in the host's database."""
+    """Fulfilment records in the host's database (read here; written through the unit of work)."""
 
     processes: SqlProcessRepository
     holds: SqlRepository[Any]
@@ -177,7 +177,7 @@ class SqlFulfilmentRecords:
     audit: SqlAuditTrail
 
     @classmethod
-    def on(cls, db: Database) -> SqlFulfilmentRecords:
+    def on(cls, db: Database | Transaction) -> SqlFulfilmentRecords:
         return cls(SqlProcessRepository(db), SqlRepository(db, "hold"), SqlRepository(db, "approval"),
                    SqlRepository(db, "payment"), SqlRepository(db, "return"), SqlRepository(db, "replenishment"),
                    SqlAuditTrail(db))

@@ -1,10 +1,8 @@
-"""SQL implementations of the order layer's :class:`OrderRepository` and :class:`UnitOfWork`.
+"""SQL implementation of the order layer's :class:`OrderRepository`.
 
-Like the in-memory reference (:mod:`order_management.memory`), a unit of work
-reads committed state and stages its writes; :meth:`SqlUnitOfWork.commit`
-applies them all in one database transaction, with the version check as part
-of the ``UPDATE``. A crash before the commit leaves nothing; a crash during it
-rolls the whole transaction back, so no order is ever half-written.
+It reads through the unit of work's transaction and stages its writes;
+:class:`~oms_host.storage.unit_of_work.SqlUnitOfWork` applies them in that
+same transaction, with the version check as part of the ``UPDATE``.
 """
 
 from __future__ import annotations
@@ -25,10 +23,10 @@ from order_management import (
 )
 
 from .codec import decode_record, decode_revision, encode_record, encode_revision
-from .database import Database
+from .database import Database, Transaction
 from .schema import counters, order_lines, order_revisions, orders
 
-__all__ = ["SqlOrderRepository", "SqlUnitOfWork", "load_records"]
+__all__ = ["SqlOrderRepository", "load_records"]
 
 
 def load_records(connection: Connection, order_ids: Sequence[str]) -> list[OrderRecord]:
@@ -81,10 +79,13 @@ def _revision_rows(record: OrderRecord, after_version: int) -> list[dict[str, An
 
 
 class SqlOrderRepository:
-    """Reads committed orders; stages writes for its unit of work."""
+    """Reads orders through ``db`` (a :class:`Database` or the unit of work's :class:`Transaction`);
+    stages writes, applied by the unit of work's commit. Order numbers are drawn from ``ids``
+    in a short transaction of their own (ids are never reused, and drawing one blocks no one)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database | Transaction, ids: Database | None = None) -> None:
         self.db = db
+        self.ids = ids or (db if isinstance(db, Database) else None)
         self.added: dict[str, OrderRecord] = {}
         self.updated: dict[str, tuple[OrderRecord, int]] = {}
 
@@ -139,7 +140,9 @@ class SqlOrderRepository:
             return connection.execute(
                 counters.update().where(counters.c.name == "order").values(value=counters.c.value + 1)
                 .returning(counters.c.value)).scalar_one()
-        return f"SO-{self.db.retrying(draw):06d}"
+        if self.ids is None:
+            raise RuntimeError("order numbers are drawn before the unit of work begins")
+        return f"SO-{self.ids.retrying(draw):06d}"
 
     # -- applied by the unit of work ------------------------------------------------------
     def _apply(self, connection: Connection) -> None:
@@ -174,26 +177,3 @@ class SqlOrderRepository:
                 connection.execute(order_revisions.insert(), new_revisions)
 
 
-class SqlUnitOfWork:
-    """A transaction over orders: staged writes land together on :meth:`commit`, or not at all."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.orders = SqlOrderRepository(db)
-
-    def __enter__(self) -> SqlUnitOfWork:
-        self.orders = SqlOrderRepository(self.db)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.rollback()
-
-    def commit(self) -> None:
-        repo = self.orders
-        if repo.added or repo.updated:
-            with self.db.write() as connection:
-                repo._apply(connection)
-        self.orders = SqlOrderRepository(self.db)
-
-    def rollback(self) -> None:
-        self.orders = SqlOrderRepository(self.db)

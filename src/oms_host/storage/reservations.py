@@ -45,7 +45,7 @@ from order_management.promising import (
 )
 from rule_language import suggest
 
-from .database import Database
+from .database import Database, Transaction
 from .schema import promise_reservations, supply, supply_commitments
 
 __all__ = ["SqlReservationStore"]
@@ -70,7 +70,7 @@ def _commitment(row: Any) -> Commitment:
 class SqlReservationStore:
     """Supply and reservations in the host app's database."""
 
-    def __init__(self, db: Database, now: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(self, db: Database | Transaction, now: Callable[[], dt.datetime] | None = None) -> None:
         self.db = db
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
 

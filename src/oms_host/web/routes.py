@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pydantic
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
-from oms_host import desk
 from oms_host.api.fulfilment import fulfilment_detail, open_alerts
 from oms_host.api.routes import categories
 from oms_host.api.security import SESSION_COOKIE, optional_user
 from oms_host.api.serialise import record_detail
-from oms_host.auth import Action, User
+from oms_host.auth import APPROVAL_ROLES, Action, User
 from oms_host.configure import Configurators
 from oms_host.host import Host
 from oms_host.storage.queries import Dimension, OrderFilter, exceptions, list_orders, report
 from order_management import OrderError, OrderNotFoundError, OrderStatus
-from order_management.fulfilment import ReturnReason, ReturnRequest
+from order_management import commands as cmd
+from order_management.fulfilment import FulfilmentError, PaymentMethod, ReturnReason
+from order_management.handlers import problems_from_pydantic
 
 from .i18n import LANGUAGES, Translator
 
@@ -154,41 +158,77 @@ def order_page(request: Request, order_id: str) -> HTMLResponse:
     customer = None
     with contextlib.suppress(LookupError):
         customer = host.customers.get(record.order.customer_id)
-    fulfilment = fulfilment_detail(host.fulfilment, order_id) if host.fulfilment is not None else None
+    fulfilment = fulfilment_detail(host, order_id) if host.fulfilment_on else None
     return _page(request, "order_detail.html", user, d=detail, order=record.order, customer=customer,
-                 error=request.query_params.get("error"), f=fulfilment, reasons=[r.value for r in ReturnReason])
+                 error=request.query_params.get("error"), f=fulfilment, reasons=[r.value for r in ReturnReason],
+                 methods=[m.value for m in PaymentMethod], fulfilment_on=host.fulfilment_on)
+
+
+_NEEDS = {"approve": Action.APPROVE, "reject": Action.APPROVE, "release": Action.APPROVE,
+          "cancel": Action.CAPTURE, "start": Action.CAPTURE, "hold": Action.CAPTURE, "return": Action.CAPTURE,
+          "receive_return": Action.CAPTURE, "pay": Action.CAPTURE, "capture_payment": Action.CAPTURE,
+          "edit_line": Action.CAPTURE, "refund": Action.APPROVE}
+
+
+def _desk_command(action: str, order_id: str, user: Any, form: dict[str, str]) -> cmd.Command:
+    """The command a form on the order page stands for; every field is checked by the command's schema."""
+    note, actor = form.get("note", ""), user.actor
+    roles = APPROVAL_ROLES[user.role]
+    builders: dict[str, Any] = {
+        "approve": lambda: cmd.ApproveOrder(actor=actor, order_id=order_id, roles=roles, note=note),
+        "reject": lambda: cmd.RejectOrder(actor=actor, order_id=order_id, roles=roles, reason=note or "rejected"),
+        "release": lambda: cmd.ReleaseHold(actor=actor, order_id=order_id, note=note),
+        "start": lambda: cmd.StartFulfilment(actor=actor, order_id=order_id),
+        "hold": lambda: cmd.PlaceHold(actor=actor, order_id=order_id, reason=note or "held at the desk"),
+        "cancel": lambda: cmd.CancelOrder(actor=actor, order_id=order_id, reason=note or "cancelled at the desk",
+                                          expected_version=int(form["version"]) if form.get("version") else None),
+        "return": lambda: cmd.AuthoriseReturn(actor=actor, order_id=order_id, lines=(cmd.ReturnLineRequest(
+            line_id=form.get("line_id", ""), quantity=Decimal(form.get("quantity") or "1"),
+            reason=form.get("reason") or "other"),)),
+        "receive_return": lambda: cmd.ReceiveReturn(actor=actor, rma_id=form.get("rma_id", ""), lines=(
+            cmd.ReceivedLine(line_id=form.get("line_id", ""), received=Decimal(form.get("received") or "0"),
+                             damaged=Decimal(form.get("damaged") or "0")),)),
+        "pay": lambda: cmd.AuthorisePayment(actor=actor, order_id=order_id, method=form.get("method") or "card"),
+        "capture_payment": lambda: cmd.CapturePayment(actor=actor, payment_id=form.get("payment_id", "")),
+        "refund": lambda: cmd.RefundPayment(actor=actor, payment_id=form.get("payment_id", ""),
+                                            amount=Decimal(form.get("amount") or "0"), reason=note or "refund"),
+        "edit_line": lambda: _edit_line(actor, order_id, form),
+    }
+    return builders[action]()
+
+
+def _edit_line(actor: str, order_id: str, form: dict[str, str]) -> cmd.ReviseOrder:
+    """Change one line's quantity (or remove it at 0), against the version the page showed."""
+    lines = json.loads(form.get("lines") or "[]")
+    target, quantity = form.get("line_id", ""), form.get("quantity") or ""
+    new_lines = [{**line, "quantity": quantity} if line["line_id"] == target else line for line in lines
+                 if not (line["line_id"] == target and quantity in ("0", "0.0"))]
+    return cmd.ReviseOrder(actor=actor, order_id=order_id, expected_version=int(form.get("version") or 0),
+                           changes={"lines": new_lines}, reason=form.get("note") or "changed at the desk")
 
 
 @router.post("/orders/{order_id}/action")
-def order_action(request: Request, order_id: str, action: str = Form(...), note: str = Form(""),
-                 line_id: str = Form(""), quantity: str = Form("1"), reason: str = Form("other")) -> Response:
+async def order_action(request: Request, order_id: str) -> Response:
     user = _user(request)
     host = _host(request)
-    needed = {"approve": Action.APPROVE, "reject": Action.APPROVE, "release": Action.APPROVE,
-              "cancel": Action.CAPTURE, "start": Action.CAPTURE, "hold": Action.CAPTURE,
-              "return": Action.CAPTURE}.get(action)
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    action = form.get("action", "")
     t = _translator(request, user)
+    needed = _NEEDS.get(action)
     if needed is None or not user.can(needed):
         return RedirectResponse(f"/orders/{order_id}?" + urlencode({"error": t("You may not do this.")}), 303)
+    if action == "start" and not host.fulfilment_on:
+        return RedirectResponse(f"/orders/{order_id}?" + urlencode(
+            {"error": t("Fulfilment is not configured: the rulesets have no process.")}), 303)
     try:
-        if action == "approve":
-            desk.approve(host, order_id, user.actor, note)
-        elif action == "reject":
-            desk.reject(host, order_id, user.actor, note or "rejected")
-        elif action == "release":
-            desk.release_hold(host, order_id, user.actor, note)
-        elif action == "start" and host.fulfilment is not None:
-            host.fulfilment.start(order_id, user.actor)
-        elif action == "hold" and host.fulfilment is not None:
-            host.fulfilment.place_hold(order_id, note or "held at the desk", user.actor)
-        elif action == "return" and host.fulfilment is not None:
-            request_ = ReturnRequest(line_id, Decimal(quantity), ReturnReason(reason))
-            host.fulfilment.authorise_return(order_id, [request_], user.actor)
-        else:
-            host.service.cancel(order_id, user.actor, note or "cancelled at the desk")
-    except (OrderError, ValueError, ArithmeticError) as exc:
+        command = _desk_command(action, order_id, user, form)
+        await run_in_threadpool(host.bus.handle, command)
+    except pydantic.ValidationError as exc:
+        text = "; ".join(str(p) for p in problems_from_pydantic(exc))
+        return RedirectResponse(f"/orders/{order_id}?" + urlencode({"error": text}), 303)
+    except (OrderError, FulfilmentError, LookupError, ValueError, ArithmeticError) as exc:
         problems = getattr(exc, "problems", ())
-        text = "; ".join(p.message for p in problems) or str(exc)
+        text = "; ".join(f"{p.path}: {p.message}" for p in problems) or str(exc)
         return RedirectResponse(f"/orders/{order_id}?" + urlencode({"error": text}), 303)
     return RedirectResponse(f"/orders/{order_id}?" + urlencode({"flash": t("Done.")}), 303)
 
@@ -221,7 +261,7 @@ def _document(request: Request, order_id: str, document: str, template: str, **c
 def invoice_document(request: Request, order_id: str) -> HTMLResponse:
     """The invoice as a printable HTML document (with the payments so far); views are audited."""
     host = _host(request)
-    payments = host.fulfilment.records.payments.for_order(order_id) if host.fulfilment is not None else []
+    payments = host.records.payments.for_order(order_id) if host.fulfilment_on else []
     return _document(request, order_id, "invoice", "invoice_doc.html", payments=payments)
 
 
@@ -229,9 +269,9 @@ def invoice_document(request: Request, order_id: str) -> HTMLResponse:
 def return_label(request: Request, order_id: str, rma_id: str) -> HTMLResponse:
     """A return label for one return authorisation; views are audited."""
     host = _host(request)
-    if host.fulfilment is None:
+    if not host.fulfilment_on:
         return _page(request, "message.html", _user(request), status=404, message="fulfilment is not configured")
-    rma = host.fulfilment.records.returns.get(rma_id)
+    rma = host.records.returns.get(rma_id)
     if rma.order_id != order_id:
         return _page(request, "message.html", _user(request), status=404, message=f"{rma_id}: not found")
     return _document(request, order_id, f"return label {rma_id}", "return_label.html", rma=rma)
@@ -242,7 +282,7 @@ def return_label(request: Request, order_id: str, rma_id: str) -> HTMLResponse:
 def exceptions_page(request: Request) -> HTMLResponse:
     user = _user(request)
     host = _host(request)
-    alerts = open_alerts(host.fulfilment) if host.fulfilment is not None else []
+    alerts = open_alerts(host) if host.fulfilment_on else []
     return _page(request, "exceptions.html", user, x=exceptions(host.db, host.clock.now().date()), alerts=alerts)
 
 
