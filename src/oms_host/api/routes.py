@@ -219,9 +219,9 @@ def revise(order_id: str, body: Body, host: HostDep, user: Desk) -> JSONResponse
     if not isinstance(changes, dict):
         raise OrderValidationError([FieldProblem("changes", "send {\"changes\": {field: value, ...}, "
                                                             "\"reason\": \"why\", \"expected_version\": n}")])
+    given = {k: data[k] for k in ("expected_version", "reason") if k in data}
     host.bus.handle(command(cmd.ReviseOrder, actor=user.actor, order_id=order_id,
-                            expected_version=data.get("expected_version"),
-                            changes=stamp_discounts(changes, user), reason=data.get("reason")))
+                            changes=stamp_discounts(changes, user), **given))
     return JSONResponse(order_detail(host, order_id))
 
 
