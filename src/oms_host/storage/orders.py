@@ -21,6 +21,7 @@ from order_management import (
     OrderRecord,
     OrderStatus,
 )
+from order_management.unit_of_work import stale_version
 
 from .codec import decode_record, decode_revision, encode_record, encode_revision
 from .database import Database, Transaction
@@ -119,7 +120,23 @@ class SqlOrderRepository:
         self.added[record.order_id] = record
 
     def update(self, record: OrderRecord, expected_version: int) -> None:
-        self.updated[record.order_id] = (record, expected_version)
+        """Stage the new version; several in one unit of work land as one write from the version first read."""
+        staged = self.updated.get(record.order_id)
+        if record.order_id in self.added:
+            if self.added[record.order_id].version != expected_version:
+                raise ConcurrentUpdateError(f"order {record.order_id} is at version "
+                                            f"{self.added[record.order_id].version}, not {expected_version}")
+            self.added[record.order_id] = record
+        elif staged is not None:
+            if staged[0].version != expected_version:
+                raise ConcurrentUpdateError(f"order {record.order_id} is at version {staged[0].version}, "
+                                            f"not {expected_version}")
+            self.updated[record.order_id] = (record, staged[1])
+        else:
+            current = self.get(record.order_id)
+            if current.version != expected_version:
+                raise stale_version(current, expected_version)
+            self.updated[record.order_id] = (record, expected_version)
 
     def search(self, *, status: OrderStatus | None = None, customer_id: str | None = None,
                channel: str | None = None, limit: int = 100) -> Sequence[OrderRecord]:

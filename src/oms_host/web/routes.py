@@ -25,7 +25,7 @@ from oms_host.auth import APPROVAL_ROLES, Action, User
 from oms_host.configure import Configurators
 from oms_host.host import Host
 from oms_host.storage.queries import Dimension, OrderFilter, exceptions, list_orders, report
-from order_management import OrderError, OrderNotFoundError, OrderStatus
+from order_management import LineInput, OrderError, OrderNotFoundError, OrderStatus
 from order_management import commands as cmd
 from order_management.fulfilment import FulfilmentError, PaymentMethod, ReturnReason
 from order_management.handlers import problems_from_pydantic
@@ -161,8 +161,12 @@ def order_page(request: Request, order_id: str) -> HTMLResponse:
     fulfilment = fulfilment_detail(host, order_id) if host.fulfilment_on else None
     return _page(request, "order_detail.html", user, d=detail, order=record.order, customer=customer,
                  error=request.query_params.get("error"), f=fulfilment, reasons=[r.value for r in ReturnReason],
-                 methods=[m.value for m in PaymentMethod], fulfilment_on=host.fulfilment_on)
+                 methods=[m.value for m in PaymentMethod], fulfilment_on=host.fulfilment_on,
+                 edit_lines=json.dumps([line.model_dump(mode="json", include=_LINE_INPUT)
+                                        for line in record.order.lines]))
 
+
+_LINE_INPUT = set(LineInput.model_fields)  # what the edit form sends back of each line
 
 _NEEDS = {"approve": Action.APPROVE, "reject": Action.APPROVE, "release": Action.APPROVE,
           "cancel": Action.CAPTURE, "start": Action.CAPTURE, "hold": Action.CAPTURE, "return": Action.CAPTURE,
