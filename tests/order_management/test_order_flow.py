@@ -1,4 +1,4 @@
-"""The whole capture flow with the real configurator, pricing engine and promising."""
+"""The whole capture flow with the real configurator, pricing engine and promising, through the bus."""
 
 from __future__ import annotations
 
@@ -6,58 +6,22 @@ import datetime as dt
 
 import pytest
 
-from order_management import (
-    ConfiguratorProducts,
-    FixedClock,
-    InMemoryStore,
-    LineStatus,
-    OrderService,
-    OrderValidationError,
-    RulesetPricer,
-    SupplyPromiser,
-    order_rules_from,
-)
-from order_management import promising as pr
-from order_management.memory import InMemoryCustomers
-from tests.order_management.conftest import CUSTOMERS, NOW
+from order_management import LineStatus, OrderValidationError, bootstrap_in_memory, check_availability
+from order_management import commands as c
+from order_management.promising import SupplyPosition
+from tests.order_management.support import CUSTOMERS, LYON, NOW, capture, draft, reserved
 
-SOURCING = """\
-kind: sourcing
-name: shop-sourcing
-version: 1
-source: test data
-locations:
-  - {id: WH-LYON}
-  - {id: WH-KOELN}
-lanes:
-  - {from: WH-LYON, to: [FR, BE, LU, NL, IT], transit_days: 2}
-  - {from: WH-KOELN, to: [DE, AT, NL, BE, FR], transit_days: 3}
-promising:
-  default: {mode: atp}
-  items:
-    BIKE-TRAIL: {mode: ctp}
-rules:
-  - name: nearest-first
-    strategy: ranked
-    locations: [WH-LYON, WH-KOELN]
-    split: {policy: split, min_quantity: 1}
-"""
+KASSEL = "DE-KS"
+TO_GERMANY = {"name": "Radlager Kassel", "address": {"country": "DE", "city": "Kassel"}}
 
 
 @pytest.fixture
 def flow(bundle):
-    store = pr.InMemoryReservationStore([
-        pr.SupplyPosition(item="BIKE-TRAIL", location="WH-LYON", on_hand=2, lead_time_days=10),
-        pr.SupplyPosition(item="HELMET-AERO", location="WH-LYON", on_hand=3),
-        pr.SupplyPosition(item="HELMET-AERO", location="WH-KOELN", on_hand=2),
+    return bootstrap_in_memory(bundle, now=NOW, customers=CUSTOMERS, supply=[
+        SupplyPosition(item="BIKE-TRAIL", location=LYON, on_hand=2, lead_time_days=10),
+        SupplyPosition(item="HELMET-AERO", location=LYON, on_hand=2),
+        SupplyPosition(item="HELMET-AERO", location=KASSEL, on_hand=3),
     ])
-    rules = pr.promising_rules_from_yaml(SOURCING)
-    service = OrderService(
-        rules=order_rules_from(bundle), customers=InMemoryCustomers(CUSTOMERS),
-        unit_of_work=InMemoryStore().unit_of_work, clock=FixedClock(NOW), pricer=RulesetPricer(bundle),
-        promiser=SupplyPromiser(store, rules), products=ConfiguratorProducts(bundle),
-    )
-    return service, store
 
 
 def bike(**options):
@@ -66,75 +30,60 @@ def bike(**options):
 
 
 def test_a_configured_bike_is_completed_priced_and_promised(flow) -> None:
-    service, store = flow
-    order = service.capture({"customer_id": "C-100", "currency": "EUR", "lines": [bike(frame_size="L")]},
-                            actor="desk").order
+    order = capture(flow, lines=[bike(frame_size="L")]).order
     line = order.lines[0]
     assert line.options == {"frame_size": "L", "color": "matte-black", "motor": False, "battery_wh": 0}
-    assert line.status == LineStatus.RESERVED and line.ship_from == "WH-LYON"
-    # built to order (5 days for this configuration) + 2 days to Lyon; no stock is consumed
-    assert line.promised_date == NOW.date() + dt.timedelta(days=5 + 2)
-    assert store.reserved(("BIKE-TRAIL", "WH-LYON")) == 0
+    assert line.status == LineStatus.RESERVED and line.ship_from == LYON
+    # built to order (5 days for this configuration) + 1 day from Lyon to Lyon; no stock is consumed
+    assert line.promised_date == NOW.date() + dt.timedelta(days=5 + 1)
+    assert reserved(flow, "BIKE-TRAIL") == 0
 
 
 def test_the_e_motor_option_lengthens_the_promised_date(flow) -> None:
-    service, _ = flow
-    plain = service.check_availability({"customer_id": "C-100", "currency": "EUR",
-                                        "lines": [bike(frame_size="L")]})
-    motor = service.check_availability({"customer_id": "C-100", "currency": "EUR",
-                                        "lines": [bike(frame_size="L", motor=True, battery_wh=625)]})
+    plain = check_availability(draft(lines=[bike(frame_size="L")]), flow.deps, flow.unit_of_work())
+    motor = check_availability(draft(lines=[bike(frame_size="L", motor=True, battery_wh=625)]), flow.deps,
+                               flow.unit_of_work())
     today = NOW.date()
-    assert plain[0].promised_date == today + dt.timedelta(days=5 + 2)        # build 5 days, 2 in transit
-    assert motor[0].promised_date == today + dt.timedelta(days=21 + 2)       # the e-motor takes 21 days
+    assert plain[0].promised_date == today + dt.timedelta(days=5 + 1)        # build 5 days, 1 in transit
+    assert motor[0].promised_date == today + dt.timedelta(days=21 + 1)       # the e-motor takes 21 days
 
 
 def test_an_impossible_configuration_is_explained_on_the_option(flow) -> None:
-    service, store = flow
     with pytest.raises(OrderValidationError) as caught:
-        service.capture({"customer_id": "C-100", "currency": "EUR",
-                         "lines": [bike(frame_size="S", motor=True, battery_wh=500)]}, actor="desk")
+        capture(flow, lines=[bike(frame_size="S", motor=True, battery_wh=500)])
     problem = caught.value.problems[0]
     assert problem.path == "lines[0].options.motor"
     assert "The S frame has no room for the mid-drive motor" in problem.message
-    assert store.reserved(("BIKE-TRAIL", "WH-LYON")) == 0
+    assert reserved(flow, "BIKE-TRAIL") == 0 and flow.store.records == {}
 
 
 def test_unknown_options_and_values_are_all_reported(flow) -> None:
-    service, _ = flow
     with pytest.raises(OrderValidationError) as caught:
-        service.capture({"customer_id": "C-100", "currency": "EUR",
-                         "lines": [bike(frame_sise="L", color="pink")]}, actor="desk")
+        capture(flow, lines=[bike(frame_sise="L", color="pink")])
     paths = {p.path: p.message for p in caught.value.problems}
     assert "did you mean `frame_size`" in paths["lines[0].options.frame_sise"]
     assert "'pink' is not a value of color" in paths["lines[0].options.color"]
 
 
 def test_an_order_split_across_two_warehouses_has_a_date_per_line(flow) -> None:
-    service, store = flow
-    order = service.capture({"customer_id": "C-100", "currency": "EUR", "lines": [
-        {"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "1"},
-        {"line_id": "2", "sku": "HELMET-AERO", "quantity": "5"},
-    ]}, actor="desk")
-    helmets = order.record.promises[1]
-    assert [(loc, int(q)) for loc, q in helmets.ship_from] == [("WH-LYON", 3), ("WH-KOELN", 2)]
-    assert helmets.promised_date == NOW.date() + dt.timedelta(days=3)
-    assert order.record.promises[0].promised_date == NOW.date() + dt.timedelta(days=2)
-    assert store.reserved(("BIKE-TRAIL", "WH-LYON")) == 1
-    assert store.reserved(("HELMET-AERO", "WH-LYON")) == 3
-    assert store.reserved(("HELMET-AERO", "WH-KOELN")) == 2
+    result = capture(flow, ship_to=TO_GERMANY, lines=[{"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "1"},
+                                                      {"line_id": "2", "sku": "HELMET-AERO", "quantity": "5"}])
+    bikes, helmets = result.record.promises
+    assert [(loc, int(q)) for loc, q in helmets.ship_from] == [(KASSEL, 3), (LYON, 2)]  # Kassel first for DE
+    assert helmets.promised_date == NOW.date() + dt.timedelta(days=4)   # the Lyon part takes 4 days to Germany
+    assert bikes.promised_date == NOW.date() + dt.timedelta(days=4)
+    assert reserved(flow, "BIKE-TRAIL") == 1
+    assert reserved(flow, "HELMET-AERO", LYON) == 2
+    assert reserved(flow, "HELMET-AERO", KASSEL) == 3
 
 
 def test_cancelling_gives_the_supply_back(flow) -> None:
-    service, store = flow
-    order = service.capture({"customer_id": "C-100", "currency": "EUR", "lines": [
-        {"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "2"}]}, actor="desk").order
-    assert store.reserved(("BIKE-TRAIL", "WH-LYON")) == 2
-    service.cancel(order.order_id, actor="desk", reason="test")
-    assert store.reserved(("BIKE-TRAIL", "WH-LYON")) == 0
+    order_id = capture(flow, lines=[{"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "2"}]).order.order_id
+    assert reserved(flow, "BIKE-TRAIL") == 2
+    flow.handle(c.CancelOrder(actor="desk", order_id=order_id, reason="test"))
+    assert reserved(flow, "BIKE-TRAIL") == 0
 
 
 def test_options_given_as_text_come_back_as_the_models_values(flow) -> None:
-    service, _ = flow
-    order = service.capture({"customer_id": "C-100", "currency": "EUR",
-                             "lines": [bike(frame_size="L", motor="true", battery_wh="625")]}, actor="desk").order
+    order = capture(flow, lines=[bike(frame_size="L", motor="true", battery_wh="625")]).order
     assert order.lines[0].options == {"frame_size": "L", "motor": True, "battery_wh": 625, "color": "matte-black"}

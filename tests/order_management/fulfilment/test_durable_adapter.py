@@ -10,19 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from order_management import MessageBus
+from order_management import commands as c
 from order_management.fulfilment import (
     FULFILMENT_KINDS,
     DurableRulesAdapter,
     Entity,
-    EventType,
-    FulfilmentEvent,
-    FulfilmentService,
     RuleActionError,
     UnknownActionError,
     event_rules_from,
 )
 from order_management.fulfilment.event_rules import FACT_SCHEMAS, FactType, encode_fact
 from rule_language import compile_expression, load_rulesets
+from tests.order_management.support import active_holds, audited, captured_id, done, instance_of
 
 AS_OF = dt.date(2025, 7, 15)
 HEADER_ONLY = "kind: event_rules\nname: p\nversion: 1\ncurrency: EUR\n"
@@ -95,38 +95,38 @@ def test_a_rule_naming_an_unknown_host_action_is_refused_up_front() -> None:
         DurableRulesAdapter(event_rules_from(bundle), {"notify_cmr": lambda fact: None})
 
 
-def test_a_failing_action_surfaces_as_an_error_on_the_order(fulfilment, records, fulfilment_bundle) -> None:
+def _bus_with(bus, actions) -> MessageBus:
+    """A bus over the same store whose event rules are RULES, with these host actions."""
+    rules = event_rules_from(load_rulesets([("t.yaml", RULES)], FULFILMENT_KINDS))
+    deps = replace(bus.deps, event_rules=DurableRulesAdapter(rules, actions))
+    return MessageBus(bus.store.unit_of_work, deps, store=bus.store)
+
+
+def test_a_failing_action_surfaces_as_an_error_on_the_order_and_the_start_can_be_retried(bus) -> None:
     def broken(fact):
         raise ConnectionError("CRM is down")
 
-    rules = event_rules_from(load_rulesets([("t.yaml", RULES)], FULFILMENT_KINDS))
-    failing = replace(fulfilment, rules=DurableRulesAdapter(rules, {"notify_crm": broken}))
-    order_id = failing.capture({"customer_id": "C-100", "currency": "EUR",
-                                "lines": [{"line_id": "1", "sku": "HELMET-AERO", "quantity": "1"}]},
-                               actor="desk").order.order_id
+    failing = _bus_with(bus, {"notify_crm": broken})
+    order_id = captured_id(failing, lines=[{"line_id": "1", "sku": "HELMET-AERO", "quantity": "1"}])
     with pytest.raises(RuleActionError, match="CRM is down"):
-        failing.start(order_id, actor="desk:anna")
-    instance = failing.instance(order_id)
-    assert len(instance.errors) == 1 and "notify" in instance.errors[0]
-    event = [e for e in records.audit.for_order(order_id) if e.action == "event rule failed"]
+        failing.handle(c.StartFulfilment(actor="desk:anna", order_id=order_id))
+    instance = instance_of(bus, order_id)
+    assert len(instance.errors) == 1 and "notify" in instance.errors[0] and instance.tracks == ()
+    event = audited(bus, order_id, action_part="event rule failed")
     assert event and event[0].actor == "desk:anna" and "CRM is down" in event[0].after
-    mended = replace(fulfilment, rules=DurableRulesAdapter(rules, {"notify_crm": lambda fact: None}))
-    retried = mended.start(order_id, actor="desk:anna")  # once the CRM is back, the start can be retried
+    mended = _bus_with(bus, {"notify_crm": lambda fact: None})
+    retried = mended.handle(c.StartFulfilment(actor="desk:anna", order_id=order_id))  # the CRM is back
     assert retried.tracks and retried.errors == instance.errors
-    assert [h.source for h in mended.active_holds(order_id)] == ["rule:notify"]
+    assert [h.source for h in active_holds(bus, order_id)] == ["rule:notify"]
 
 
-def test_a_jeopardy_scan_of_2000_open_orders_runs_through_the_adapter(fulfilment: FulfilmentService, service,
-                                                                     records) -> None:
-    order_id = fulfilment.capture({"customer_id": "C-100", "currency": "EUR",
-                                   "lines": [{"line_id": "1", "sku": "HELMET-AERO", "quantity": "1"}]},
-                                  actor="web").order.order_id
-    fulfilment.start(order_id, actor="web")
-    late = service.clock.now() + dt.timedelta(days=5)
-    fulfilment.handle(FulfilmentEvent(order_id, EventType.STEP_COMPLETED, "1", "schedule"))
-    fulfilment.handle(FulfilmentEvent(order_id, EventType.STEP_COMPLETED, "1", "pick"))
-    template = records.processes.find(order_id)
-    with service.unit_of_work() as uow:
+def test_a_jeopardy_scan_of_2000_open_orders_runs_through_the_adapter(bus, clock) -> None:
+    order_id = captured_id(bus, actor="web", lines=[{"line_id": "1", "sku": "HELMET-AERO", "quantity": "1"}])
+    bus.handle(c.StartFulfilment(actor="web", order_id=order_id))
+    late = clock.now() + dt.timedelta(days=5)
+    done(bus, order_id, "1", "schedule", "pick")
+    template = instance_of(bus, order_id)
+    with bus.unit_of_work() as uow:
         record = uow.orders.get(order_id)
         for n in range(1, 2000):
             clone = f"{order_id}-{n:04d}"
@@ -135,13 +135,13 @@ def test_a_jeopardy_scan_of_2000_open_orders_runs_through_the_adapter(fulfilment
             if n % 2:  # every other order's carrier is late
                 steps = tuple(replace(s, expected_at=late) if s.step_id == "ship" else s for s in track.steps)
                 track = replace(track, steps=steps)
-            records.processes.put(replace(template, order_id=clone, tracks=(track,)), None)
+            uow.processes.put(replace(template, order_id=clone, tracks=(track,)), None)
         uow.commit()
-    report = fulfilment.scan_jeopardy()
+    report = bus.handle(c.ScanJeopardy(actor="system:jeopardy"))
     assert report.orders == 2000 and report.errors == ()
     assert len(report.raised) == 1000 and {a.priority.value for a in report.raised} == {"high"}
-    assert fulfilment.rules.live_states == 0
-    assert len([e for e in records.audit.all() if e.entity == Entity.JEOPARDY]) == 1000
+    assert bus.deps.event_rules.live_states == 0
+    assert len([e for e in bus.store.audit if e.entity == Entity.JEOPARDY]) == 1000
 
 
 _ATOMS = st.sampled_from([
