@@ -1,11 +1,12 @@
 """Benchmark: capture → configure → price → promise → reserve, in memory, 10-line orders.
 
-Captures N orders through OrderService with the sample rulesets (order rules,
-the trail-bike product model, pricing) and the real promising package on an
-in-memory reservation store, then prints orders/second and p50/p95 latency per
-order. The same-run baseline is the pricing engine alone on the same orders
-(price_order with the same rulesets): the ratio shows what the order layer
-costs on top of the most expensive core.
+Captures N orders through the message bus (``CaptureOrder`` commands over the
+in-memory unit of work) with the sample rulesets (order rules, the trail-bike
+product model, pricing) and the real promising package, then prints
+orders/second and p50/p95 latency per order. Two same-run baselines: the
+capture handler called directly with a unit of work (the bus's overhead is the
+difference), and the pricing engine alone on the same orders (what the order
+layer costs on top of the most expensive core).
 
     python bench/orders.py            # 2,000 orders
     python bench/orders.py --quick    # 200 orders
@@ -14,6 +15,7 @@ costs on top of the most expensive core.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import random
 import statistics
@@ -27,19 +29,20 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from oms_host.kinds import all_kinds  # noqa: E402
 from order_management import (  # noqa: E402
     Address,
-    ConfiguratorProducts,
     Customer,
     FixedClock,
     InMemoryCustomers,
     InMemoryStore,
-    OrderService,
+    MessageBus,
+    OrderInput,
     Party,
-    RulesetPricer,
-    SupplyPromiser,
-    order_rules_from,
+    dependencies_from,
     to_pricing_order,
 )
+from order_management import commands as cmd  # noqa: E402
 from order_management import promising as pr  # noqa: E402
+from order_management.handlers import prepare  # noqa: E402
+from order_management.handlers.capture import capture_order, new_order  # noqa: E402
 from pricing_engine import price_order  # noqa: E402
 from rule_language import load_ruleset_dir  # noqa: E402
 
@@ -75,8 +78,7 @@ def make_order(rng: random.Random, index: int) -> dict:
         lines[0]["options"]["battery_wh"] = rng.choice([375, 500, 625, 750])
     for n in range(2, 11):
         lines.append({"line_id": str(n), "sku": rng.choice(SKUS), "quantity": str(rng.randint(1, 4))})
-    return {"order_id": f"B-{index:06d}", "customer_id": f"C-{index % 300:05d}", "currency": "EUR",
-            "channel": "web", "lines": lines}
+    return {"customer_id": f"C-{index % 300:05d}", "currency": "EUR", "channel": "web", "lines": lines}
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -94,34 +96,34 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     bundle = load_ruleset_dir(ROOT / "rulesets", all_kinds())
     load_seconds = time.perf_counter() - start
-    store = pr.InMemoryReservationStore([
-        pr.SupplyPosition(item=sku, location=loc, on_hand=10_000_000)
-        for sku in [*SKUS, "BIKE-TRAIL"] for loc in ("WH-LYON", "WH-KOELN")])
+    supply = [pr.SupplyPosition(item=sku, location=loc, on_hand=10_000_000)
+              for sku in [*SKUS, "BIKE-TRAIL"] for loc in ("WH-LYON", "WH-KOELN")]
     people = InMemoryCustomers(customers(300))
-    service = OrderService(
-        rules=order_rules_from(bundle), customers=people, unit_of_work=InMemoryStore().unit_of_work,
-        clock=FixedClock(NOW), pricer=RulesetPricer(bundle),
-        promiser=SupplyPromiser(store, pr.promising_rules_from_yaml(SOURCING)),
-        products=ConfiguratorProducts(bundle),
-    )
+    deps = dataclasses.replace(dependencies_from(bundle, people, FixedClock(NOW)),
+                               sourcing=pr.promising_rules_from_yaml(SOURCING))
+    bus = MessageBus(InMemoryStore(supply).unit_of_work, deps)
+    direct_store = InMemoryStore(supply)
     rng = random.Random(20261125)
-    drafts = [make_order(rng, i) for i in range(count)]
+    drafts = [OrderInput.model_validate(make_order(rng, i)) for i in range(count)]
 
-    service.capture(make_order(random.Random(1), 999_999), actor="bench")  # warm: compile the bike model
-    capture_times = []
-    for draft in drafts:
+    warm = OrderInput.model_validate(make_order(random.Random(1), 999_999))
+    bus.handle(cmd.CaptureOrder(actor="bench", order=warm))  # warm: compile the bike model
+    capture_times, direct_times = [], []
+    for draft in drafts:  # interleaved, so both see the same machine load
+        command = cmd.CaptureOrder(actor="bench", order=draft)
         t0 = time.perf_counter()
-        service.capture(draft, actor="bench")
-        capture_times.append(time.perf_counter() - t0)
+        bus.handle(command)
+        t1 = time.perf_counter()
+        capture_order(command, direct_store.unit_of_work(), deps)
+        t2 = time.perf_counter()
+        capture_times.append(t1 - t0)
+        direct_times.append(t2 - t1)
 
     # baseline, same process and orders: the pricing engine alone
     pricing_times = []
     for draft in drafts:
-        order = service._parse(draft)  # validated order, not timed
-        customer = people.get(order.customer_id)
-        order, _ = service.rules.apply_defaults(order, customer, NOW.date())
-        order, _ = service._configure(order)
-        priced_input = to_pricing_order(order, customer)
+        prepared = prepare(new_order(draft, "BENCH"), deps, NOW.date())  # validated, configured: not timed
+        priced_input = to_pricing_order(prepared.order, prepared.customer)
         t0 = time.perf_counter()
         price_order(priced_input, bundle, NOW.date())
         pricing_times.append(time.perf_counter() - t0)
@@ -131,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  ruleset load : {load_seconds:.2f} s")
     print(f"  capture      : {count / total:,.0f} orders/s, p50 {percentile(capture_times, .5) * 1000:.1f} ms, "
           f"p95 {percentile(capture_times, .95) * 1000:.1f} ms per order")
+    direct = sum(direct_times)
+    print(f"  handler only : {count / direct:,.0f} orders/s, p95 {percentile(direct_times, .95) * 1000:.1f} ms "
+          "[baseline, same run: capture_order called directly]")
+    print(f"  bus overhead : {total / direct:.3f}x the direct handler ({(total - direct) / count * 1e6:.0f} µs "
+          "per order: follow-ups such as reorder checks included)")
     print(f"  pricing only : {count / base:,.0f} orders/s, p95 {percentile(pricing_times, .95) * 1000:.1f} ms "
           "[baseline, same run]")
     print(f"  ratio        : full capture takes {total / base:.2f}x the time of pricing alone")
