@@ -20,10 +20,14 @@ from order_management import (
     DuplicateOrderError,
     LineStatus,
     Order,
+    OrderInput,
     OrderNotFoundError,
     OrderStatus,
     OrderValidationError,
+    SupplyPromiser,
+    check_availability,
 )
+from order_management import commands as cmd
 from order_management.promising import SupplyPosition
 from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY
 
@@ -52,6 +56,16 @@ def draft(**overrides):
     return order
 
 
+def capture(host: Host, order: dict, actor: str = "a"):
+    """Capture through the host's bus, as every entry point does."""
+    kind = cmd.ImportOrder if order.get("source_system") else cmd.CaptureOrder
+    return host.bus.handle(kind(actor=actor, order=OrderInput.model_validate(order)))
+
+
+def cancel(host: Host, order_id: str, actor: str, reason: str) -> None:
+    host.bus.handle(cmd.CancelOrder(actor=actor, order_id=order_id, reason=reason))
+
+
 def _count(db: Database, table: sa.Table) -> int:
     with db.read() as connection:
         return connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
@@ -67,7 +81,7 @@ def test_migrations_create_exactly_the_schema_the_code_declares(db: Database) ->
 
 
 def test_a_captured_order_reads_back_exactly_as_it_was_stored(host: Host) -> None:
-    result = host.service.capture(draft(), actor="desk:anna")
+    result = capture(host, draft(), actor="desk:anna")
     with host.unit_of_work() as uow:
         stored = uow.orders.get(result.order.order_id)
     assert stored.order == result.order
@@ -80,10 +94,12 @@ def test_a_captured_order_reads_back_exactly_as_it_was_stored(host: Host) -> Non
 
 
 def test_a_revision_appends_to_the_history_with_its_field_changes(host: Host) -> None:
-    order_id = host.service.capture(draft(), actor="desk:anna").order.order_id
+    order_id = capture(host, draft(), actor="desk:anna").order.order_id
     lines = [{"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "2"},
              {"line_id": "2", "sku": "HELMET-AERO", "quantity": "2"}]
-    revised = host.service.revise(order_id, {"lines": lines, "notes": "call first"}, "desk:ben", "customer call")
+    revised = host.bus.handle(cmd.ReviseOrder(actor="desk:ben", order_id=order_id, expected_version=1,
+                                              changes={"lines": lines, "notes": "call first"},
+                                              reason="customer call"))
     with host.unit_of_work() as uow:
         stored = uow.orders.get(order_id)
     assert [r.version for r in stored.revisions] == [1, 2]
@@ -93,24 +109,22 @@ def test_a_revision_appends_to_the_history_with_its_field_changes(host: Host) ->
 
 
 def test_a_stale_version_cannot_overwrite_a_newer_one(host: Host) -> None:
-    record = host.service.capture(draft(), actor="a").record
+    record = capture(host, draft()).record
     with host.unit_of_work() as uow:
         uow.orders.update(record, expected_version=1)
         uow.commit()  # same version: accepted
-    with host.unit_of_work() as uow:
-        uow.orders.update(record, expected_version=7)
-        with pytest.raises(ConcurrentUpdateError, match="version 1, not 7"):
-            uow.commit()
-    with host.unit_of_work() as uow:
+    with host.unit_of_work() as uow, pytest.raises(ConcurrentUpdateError, match="version 1, not 7"):
+        uow.orders.update(record, expected_version=7)  # refused when staged (or, if raced, at commit)
+        uow.commit()
+    with host.unit_of_work() as uow, pytest.raises(OrderNotFoundError):
         uow.orders.update(record.__class__(record.order.model_copy(update={"order_id": "SO-NOPE"}),
                                            record.revisions), expected_version=1)
-        with pytest.raises(OrderNotFoundError):
-            uow.commit()
+        uow.commit()
 
 
 def test_an_imported_order_is_created_once(host: Host) -> None:
-    first = host.service.capture(draft(source_system="shop", external_ref="A-1"), actor="api:shop")
-    again = host.service.capture(draft(source_system="shop", external_ref="A-1"), actor="api:shop")
+    first = capture(host, draft(source_system="shop", external_ref="A-1"), actor="api:shop")
+    again = capture(host, draft(source_system="shop", external_ref="A-1"), actor="api:shop")
     assert first.created and not again.created
     assert again.order.order_id == first.order.order_id
     with host.unit_of_work() as uow, pytest.raises(DuplicateOrderError):
@@ -124,28 +138,27 @@ def test_a_crash_in_the_middle_of_the_save_leaves_no_half_written_order(host: Ho
 
     monkeypatch.setattr(orders_module, "_revision_rows", explode)  # fails after the order row is inserted
     with pytest.raises(RuntimeError, match="power cut"):
-        host.service.capture(draft(), actor="a")
+        capture(host, draft())
     assert _count(host.db, orders) == 0
     assert _count(host.db, order_lines) == 0
-    assert _count(host.db, promise_reservations) == 0  # the service gave the reservations back
+    assert _count(host.db, promise_reservations) == 0  # the unit of work rolled the reservations back
     assert _count(host.db, supply_commitments) == 0
 
 
 def test_a_rejected_order_stores_and_reserves_nothing(host: Host) -> None:
     with pytest.raises(OrderValidationError) as caught:
-        host.service.capture(draft(customer_id="C-400"), actor="a")
+        capture(host, draft(customer_id="C-400"))
     assert [p.path for p in caught.value.problems] == ["customer_id"]
     assert _count(host.db, orders) == 0
     assert _count(host.db, promise_reservations) == 0
 
 
 def test_search_filters_by_status_customer_and_channel(host: Host) -> None:
-    host.service.capture(draft(), actor="a")
-    host.service.capture(draft(channel="store", lines=[{"line_id": "1", "sku": "HELMET-AERO", "quantity": "1"}]),
-                         actor="a")
-    cancelled = host.service.capture(draft(customer_id="C-300", ship_to={"name": "W", "address": {"country": "FR"}},
-                                           lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "3"}]), actor="a")
-    host.service.cancel(cancelled.order.order_id, "a", "changed mind")
+    capture(host, draft())
+    capture(host, draft(channel="store", lines=[{"line_id": "1", "sku": "HELMET-AERO", "quantity": "1"}]))
+    cancelled = capture(host, draft(customer_id="C-300", ship_to={"name": "W", "address": {"country": "FR"}},
+                                    lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "3"}]))
+    cancel(host, cancelled.order.order_id, "a", "changed mind")
     with host.unit_of_work() as uow:
         assert len(uow.orders.search()) == 3
         assert [r.order.channel for r in uow.orders.search(channel="store")] == ["store"]
@@ -155,8 +168,8 @@ def test_search_filters_by_status_customer_and_channel(host: Host) -> None:
 
 
 def test_order_ids_are_drawn_once_each(host: Host) -> None:
-    with host.unit_of_work() as uow:
-        ids = [uow.orders.next_order_id() for _ in range(5)]
+    uow = host.unit_of_work()  # drawn before the unit of work begins, each in a short transaction of its own
+    ids = [uow.orders.next_order_id() for _ in range(5)]
     assert ids == [f"SO-{n:06d}" for n in range(1, 6)]
 
 
@@ -169,13 +182,13 @@ def test_customers_are_found_by_id_and_by_name(host: Host) -> None:
 
 
 def test_supply_is_reserved_backordered_and_given_back(host: Host) -> None:
-    first = host.service.capture(draft(lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "3"}]), actor="a")
-    second = host.service.capture(draft(lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "1"}]), actor="a")
+    first = capture(host, draft(lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "3"}]))
+    second = capture(host, draft(lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "1"}]))
     assert first.order.lines[0].status == LineStatus.RESERVED and first.order.lines[0].ship_from == "FR-LY"
     assert second.order.lines[0].status == LineStatus.BACKORDERED
     assert second.order.status == OrderStatus.BACKORDERED
     assert host.supply.reserved(("LOCK-U", "FR-LY")) == 3
-    host.service.cancel(first.order.order_id, "a", "cancelled")
+    cancel(host, first.order.order_id, "a", "cancelled")
     assert host.supply.reserved(("LOCK-U", "FR-LY")) == 0
     assert host.supply.oversold() == 0
 
@@ -183,15 +196,15 @@ def test_supply_is_reserved_backordered_and_given_back(host: Host) -> None:
 def test_a_configured_bike_is_checked_completed_and_built_to_order(host: Host) -> None:
     bike = {"line_id": "1", "kind": "configured", "sku": "BIKE-TRAIL", "product_model": "trail-bike",
             "quantity": "1", "options": {"frame_size": "L", "motor": True, "battery_wh": 500}}
-    order = host.service.capture(draft(lines=[bike]), actor="a").order
+    order = capture(host, draft(lines=[bike])).order
     assert order.lines[0].options["color"] == "matte-black"   # completed with the model's default
     with pytest.raises(OrderValidationError) as caught:
-        host.service.capture(draft(lines=[{**bike, "options": {"frame_size": "S", "motor": True}}]), actor="a")
+        capture(host, draft(lines=[{**bike, "options": {"frame_size": "S", "motor": True}}]))
     assert caught.value.problems[0].path.startswith("lines[0].options")
 
 
 def test_what_if_availability_reserves_nothing(host: Host) -> None:
-    promises = host.service.check_availability(draft())
+    promises = check_availability(OrderInput.model_validate(draft()), host.deps, host.unit_of_work())
     assert [p.status.value for p in promises] == ["reserved", "reserved"]
     assert _count(host.db, promise_reservations) == 0
 
@@ -201,9 +214,9 @@ def _capture_many(url: str, bundle, worker: int, count: int, queue) -> None:
     outcome = {"reserved": 0, "backordered": 0, "errors": 0}
     for n in range(count):
         try:
-            result = host.service.capture(
-                draft(source_system="proc", external_ref=f"{worker}-{n}",
-                      lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "1"}]), actor=f"proc{worker}")
+            result = capture(host, draft(source_system="proc", external_ref=f"{worker}-{n}",
+                                         lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "1"}]),
+                             actor=f"proc{worker}")
             outcome[result.order.lines[0].status.value] += 1
         except Exception:  # counted, not raised: the parent asserts on the totals
             outcome["errors"] += 1
@@ -240,11 +253,11 @@ def test_a_unit_of_work_without_writes_commits_nothing(db: Database) -> None:
 
 
 def test_a_reservation_orphaned_by_a_crash_between_reserve_and_save_is_released(host: Host, clock) -> None:
-    kept = host.service.capture(draft(lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "1"}]), actor="a")
+    kept = capture(host, draft(lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "1"}]))
     # reserve as capture does, then "crash" before the order is saved
     order = Order.model_validate(draft(order_id="SO-CRASHED", ship_to={"name": "x", "address": {"country": "FR"}},
                                        lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "2"}]))
-    host.service.promiser.reserve(order, host.customers.get("C-100"), clock.now().date())
+    SupplyPromiser(host.supply, host.deps.sourcing).reserve(order, host.customers.get("C-100"), clock.now().date())
     assert host.supply.reserved(("LOCK-U", "FR-LY")) == 3
     assert host.release_orphaned_reservations() == []           # too young: it may be a capture in flight
     clock.advance(minutes=11)
@@ -254,7 +267,7 @@ def test_a_reservation_orphaned_by_a_crash_between_reserve_and_save_is_released(
 
 
 def test_an_order_id_already_stored_is_refused_at_commit_and_nothing_is_written(host: Host) -> None:
-    first = host.service.capture(draft(), actor="a").record
+    first = capture(host, draft()).record
     with host.unit_of_work() as uow:
         uow.orders.add(first)
         with pytest.raises(DuplicateOrderError):
