@@ -10,20 +10,16 @@ that does not fit is refused — but after every step:
 - no (item, location) has more units reserved than its supply;
 - no line has shipped more than was ordered, nor taken back more than shipped;
 - no payment, nor any order, has refunded more than it captured;
-- a closed order has nothing left open: each line shipped, delivered,
-  cancelled or returned;
+- a closed order has every line delivered, cancelled or returned;
 - no closed or cancelled order keeps an open jeopardy alert;
 - a committed command added at least one audit entry, a refused one none.
 
 The machine runs on every unit of work in ``UNITS_OF_WORK``: the in-memory
 one, and the host's SQL unit of work on SQLite (and PostgreSQL when reachable).
 
-Three known bugs are stepped around here (each has a strict xfail test below
-that shows it; remove the detour when it is fixed): the warehouse can complete
-a step that waits for another event (``invoice`` waits for the payment); a
-line's event on a ship-complete (order-wide) track ships the whole consignment
-but marks only that line shipped; a delivery reported twice commits a process
-version without an audit entry.
+The warehouse also tries to complete steps that wait for something else (the
+``invoice`` step waits for the payment) and events name single lines of
+ship-complete (EDI) consignments: both must be refused or carried whole.
 """
 
 from __future__ import annotations
@@ -54,6 +50,7 @@ from hypothesis.stateful import (
 from order_management import (
     FixedClock,
     InMemoryCustomers,
+    LineKind,
     LineStatus,
     MessageBus,
     OrderError,
@@ -75,7 +72,7 @@ KEYS = [p.key for p in SUPPLY]
 ITEMS = sorted({p.item for p in SUPPLY})
 #: Refusals the order layer may answer with; anything else is a finding.
 REFUSALS = (OrderError, pydantic.ValidationError)
-OPEN_IS_DONE = (LineStatus.SHIPPED, LineStatus.DELIVERED, LineStatus.CANCELLED)
+LINE_DONE = (LineStatus.DELIVERED, LineStatus.CANCELLED)  # or returned in full, or a service
 
 
 @dataclasses.dataclass
@@ -293,7 +290,7 @@ class OrderLives(RuleBasedStateMachine):
         """Report what the line's active step waits for, if the warehouse or the carrier can; True if sent."""
         track = self.track_of(order_id, line)
         active = track.active if track else None
-        if active is None or active.step_id == "invoice":  # invoice waits for the payment (first known bug)
+        if active is None:
             return False
         kind = EventType.SHIPMENT_CONFIRMED if active.step_id == "ship" else EventType.STEP_COMPLETED
         self.send(lambda: c.RecordFulfilmentEvent(actor="integration:wms", order_id=order_id, type=kind,
@@ -324,10 +321,8 @@ class OrderLives(RuleBasedStateMachine):
                     break
 
     def line_for(self, order_id: str, line: int) -> str | None:
-        """The line an event names; none for a ship-complete order, whose consignment moves as one."""
-        with self.bus.unit_of_work() as uow:
-            edi = uow.orders.get(order_id).order.channel == "edi"
-        return None if edi else str(line)
+        """The line an event names (on a ship-complete order, the whole consignment moves with it)."""
+        return str(line)
 
     @precondition(lambda self: self.orders)
     @rule(data=st.data(), line=st.integers(1, 3), kind=st.sampled_from(
@@ -428,7 +423,8 @@ class OrderLives(RuleBasedStateMachine):
                     assert line.returned_quantity <= line.shipped_quantity, (order_id, line)
                 if order.status == OrderStatus.CLOSED:
                     open_lines = [line.line_id for line in order.lines
-                                  if line.status not in OPEN_IS_DONE and line.returned_quantity < line.quantity]
+                                  if line.status not in LINE_DONE and line.returned_quantity < line.quantity
+                                  and line.kind != LineKind.SERVICE]
                     assert not open_lines, f"closed order {order_id} has open lines {open_lines}"
                 if order.status in (OrderStatus.CLOSED, OrderStatus.CANCELLED):
                     instance = uow.processes.find(order_id)
@@ -454,10 +450,6 @@ def _edi_order_in_fulfilment(bus) -> str:
     return order_id
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "src bug: fulfilment/process.py:352 `_target` lets a step_completed event complete any named step, also one "
-    "that completes on another event, so the warehouse can complete `invoice` (waiting for payment_captured) and "
-    "close an unpaid order"))
 def test_the_warehouse_cannot_complete_a_step_that_waits_for_the_payment(bus) -> None:
     order_id = captured_id(bus, lines=[{"line_id": "1", "sku": "HELMET-AERO", "quantity": "1"}])
     bus.handle(c.StartFulfilment(actor="desk", order_id=order_id))
@@ -468,10 +460,6 @@ def test_the_warehouse_cannot_complete_a_step_that_waits_for_the_payment(bus) ->
     assert order_of(bus, order_id).status == OrderStatus.SHIPPED  # still waiting for the money
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "src bug: handlers/progress.py:157 `_reflect_lines` marks only the event's line shipped, while the event "
-    "completed the ship step of the order-wide (ship-complete) track for every line; the order then closes "
-    "with lines never shipped"))
 def test_a_line_event_on_a_ship_complete_order_ships_the_whole_consignment_or_is_refused(bus) -> None:
     order_id = _edi_order_in_fulfilment(bus)
     try:
@@ -482,10 +470,6 @@ def test_a_line_event_on_a_ship_complete_order_ships_the_whole_consignment_or_is
     assert statuses == {"1": LineStatus.SHIPPED, "2": LineStatus.SHIPPED}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "src bug: handlers/progress.py:142 `apply_event` saves the process instance (a new version) even when the "
-    "event changed no step and no line (a repeated delivery, a delay to the date already known), so the "
-    "command commits a write without an audit entry"))
 @pytest.mark.parametrize("kind", [EventType.DELIVERED, EventType.SHIPMENT_DELAYED])
 def test_an_event_reported_twice_changes_nothing_the_second_time(bus, store, kind) -> None:
     order_id = captured_id(bus, lines=[{"line_id": "1", "sku": "HELMET-AERO", "quantity": "1"}])
@@ -497,10 +481,6 @@ def test_an_event_reported_twice_changes_nothing_the_second_time(bus, store, kin
     assert (instance_of(bus, order_id).version, len(store.audit)) == (version, audit)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "src bug or doc bug: handlers/context.py:182 `settle_status` closes an order when its process completes, "
-    "while events.py:85 says OrderClosed means every line is delivered, cancelled or returned; a paid order "
-    "closes as soon as it ships, before delivery"))
 def test_a_closed_order_has_every_line_delivered_cancelled_or_returned(bus) -> None:
     order_id = captured_id(bus, lines=[{"line_id": "1", "sku": "HELMET-AERO", "quantity": "1"}])
     bus.handle(c.StartFulfilment(actor="desk", order_id=order_id))

@@ -170,7 +170,7 @@ def test_a_captured_payment_moves_on_the_steps_that_waited_for_it(bus) -> None:
     assert any(isinstance(e, PaymentCaptured) for e in outbox.events)
     instance = instance_of(bus, order_id)
     assert all(s.status == StepStatus.DONE for s in instance.track_of("1").steps)
-    assert instance.stage == Stage.COMPLETED and record_of(bus, order_id).order.status == OrderStatus.CLOSED
+    assert instance.stage == Stage.COMPLETED and record_of(bus, order_id).order.status == OrderStatus.SHIPPED
     paid = audited(bus, order_id, Entity.STEP, "paid")
     assert paid and paid[0].actor == "billing"
 

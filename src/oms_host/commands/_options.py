@@ -8,7 +8,9 @@ __all__ = ["ROLE_NAMES", "add_database_option", "add_role_option", "add_rulesets
 
 #: The values of :class:`oms_host.auth.Role`, spelled out so building the parser does not
 #: import the storage layer (a test keeps the two equal).
-ROLE_NAMES = ("order_desk", "approver", "pricing_admin", "read_only")
+from oms_host.auth import Role
+
+ROLE_NAMES = tuple(role.value for role in Role)
 
 
 def add_database_option(parser: argparse.ArgumentParser) -> None:

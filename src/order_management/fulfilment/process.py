@@ -352,7 +352,12 @@ def _target(process: ProcessDefinition, track: Track, event: EventType, step_id:
     if event == EventType.STEP_COMPLETED:
         if step_id is None:
             raise StepTransitionError("a step_completed event names its step")
-        return process.index(step_id)
+        index = process.index(step_id)
+        waits_for = process.steps[index].completes_on
+        if waits_for not in (EventType.STEP_COMPLETED, EventType.AUTO):
+            raise StepTransitionError(f"step {step_id} of process {process.id} completes on {waits_for.value}, "
+                                      "not on a step_completed event")
+        return index
     for i, spec in enumerate(process.steps):
         if spec.completes_on == event and track.steps[i].status != StepStatus.DONE:
             return i

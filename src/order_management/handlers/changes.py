@@ -55,10 +55,18 @@ def revise_order(cmd: ReviseOrder, uow: UnitOfWork, deps: Dependencies) -> Captu
     return result
 
 
-def revise_in(h: Handling, current: OrderRecord, changes: dict[str, Any], reason: str) -> CaptureResult:
-    """The revision itself, inside the caller's unit of work (a return's exchange revises too)."""
+def revise_in(h: Handling, current: OrderRecord, changes: dict[str, Any], reason: str, *,
+              reopen: bool = False) -> CaptureResult:
+    """The revision itself, inside the caller's unit of work.
+
+    A return's exchange revises too, with ``reopen``: the new item reopens a
+    closed order, whose fulfilment runs again for it.
+    """
     before = current.order
-    if before.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED):
+    if reopen and before.status == OrderStatus.CLOSED:
+        before = before.model_copy(update={"status": OrderStatus.IN_FULFILMENT})
+        current = replace(current, order=before)
+    elif before.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED):
         raise ProcessingConstraintError([FieldProblem("status", f"an order that is {before.status.value} "
                                                                 "cannot be changed")])
     data = before.model_dump()

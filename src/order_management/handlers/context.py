@@ -86,6 +86,12 @@ def goods_done(order: Order) -> bool:
         and any(line.status in _SHIPPED for line in goods)
 
 
+def all_lines_done(order: Order) -> bool:
+    """Every line delivered, cancelled or returned in full (services are done when their process is)."""
+    return all(line.kind == LineKind.SERVICE or line.status in (LineStatus.DELIVERED, LineStatus.CANCELLED)
+               or line.returned_quantity >= line.quantity for line in order.lines)
+
+
 class Handling:
     """One command in progress: its unit of work, who acts, and when."""
 
@@ -179,8 +185,8 @@ class Handling:
             return record
         instance = self.uow.processes.find(order_id)
         stage = instance.stage if instance else None
-        if stage == Stage.COMPLETED:
-            status = OrderStatus.CLOSED
+        if stage == Stage.COMPLETED:  # closed once every line is delivered, cancelled or returned
+            status = OrderStatus.CLOSED if all_lines_done(order) else OrderStatus.SHIPPED
         elif self.active_holds(order_id):
             status = OrderStatus.ON_HOLD
         elif self.pending_approval(order_id) is not None:

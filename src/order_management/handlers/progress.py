@@ -86,6 +86,11 @@ def record_fulfilment_event(cmd: RecordFulfilmentEvent, uow: UnitOfWork, deps: D
             if event.event_id in instance.seen:
                 return instance
             instance = replace(instance, seen=(*instance.seen, event.event_id))
+        if instance.stage == Stage.COMPLETED and event.type == EventType.DELIVERED:
+            _reflect_lines(h, instance, event, _event_lines(instance, event, ()))
+            result = h.instance(cmd.order_id)
+            uow.commit()
+            return result
         if instance.stage != Stage.RUNNING:
             waits = {Stage.AWAITING_APPROVAL: "approve or reject it first",
                      Stage.SENT_BACK: "it was sent back; change and resubmit it first",
@@ -115,6 +120,7 @@ def apply_event(h: Handling, instance: ProcessInstance, event: FulfilmentEvent) 
                                   + (f" for line {event.line_id}" if event.line_id else ""))
     commands: list[Command] = []
     moved = 0
+    moved_lines: set[str] = set()
     for i in targets:
         track = tracks[i]
         process = catalogue.get(track.process_id)
@@ -136,27 +142,37 @@ def apply_event(h: Handling, instance: ProcessInstance, event: FulfilmentEvent) 
         tracks[i] = new
         commands.extend(sent)
         moved += 1
+        moved_lines.update(track.line_ids)
     if moved == 0 and event.type != EventType.DELIVERED:
         raise StepTransitionError(f"no open step of order {event.order_id} completes on {event.type.value}")
-    instance = h.send(replace(instance, tracks=tuple(tracks)), commands)
-    instance = h.save_instance(instance, instance.version, event.type.value)
-    _reflect_lines(h, instance, event)
+    changed = replace(instance, tracks=tuple(tracks))
+    stored = h.uow.processes.find(instance.order_id)
+    if commands or changed != stored:  # an event reported again changes nothing, not even the version
+        instance = h.send(changed, commands)
+        instance = h.save_instance(instance, instance.version, event.type.value)
+    _reflect_lines(h, instance, event, _event_lines(instance, event, moved_lines))
     if event.type == EventType.DELIVERED:
         _collect_on_delivery(h, event)
     return move_on_if_paid(h, instance)
 
 
-def _reflect_lines(h: Handling, instance: ProcessInstance, event: FulfilmentEvent) -> None:
+def _event_lines(instance: ProcessInstance, event: FulfilmentEvent, moved: set[str]) -> set[str]:
+    """The lines an event concerns: those of the tracks it moved (a ship-complete consignment ships every
+    line of its track), else the line it names, else every line of the order's tracks."""
+    if moved:
+        return moved
+    if event.line_id:
+        return {event.line_id}
+    return {i for t in instance.tracks for i in t.line_ids}
+
+
+def _reflect_lines(h: Handling, instance: ProcessInstance, event: FulfilmentEvent, line_ids: set[str]) -> None:
     """Line statuses follow the events (shipped, delivered), and the order's status with them."""
     record = h.record_of(event.order_id)
     order = record.order
     if event.type not in (EventType.SHIPMENT_CONFIRMED, EventType.DELIVERED):
         h.settle_status(order.order_id, event.type.value)
         return
-    if event.line_id:
-        line_ids = {event.line_id}
-    else:  # an order-wide confirmation covers the lines of the tracks it moved
-        line_ids = {i for t in instance.tracks for i in t.line_ids}
     lines = []
     for line in order.lines:
         if line.line_id in line_ids and line.kind != LineKind.SERVICE and line.status != LineStatus.CANCELLED:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..commands import AuthoriseReturn, ReceiveReturn
 from ..errors import FieldProblem, OrderValidationError
-from ..events import StockMoved
+from ..events import ShipmentRequested, StockMoved
 from ..fulfilment.audit import Entity, plain
 from ..fulfilment.process import Command, CommandKind
 from ..fulfilment.returns import Resolution, ReturnAuthorisation, ReturnLine, line_gross, unit_refunds
@@ -108,6 +108,7 @@ def receive_return(cmd: ReceiveReturn, uow: UnitOfWork, deps: Dependencies) -> R
                 command = Command(CommandKind.REQUEST_SHIPMENT, cmd.rma_id, "replacement", (line.line_id,), h.now)
                 h.changed(Entity.STEP, command.command_id, f"sent {command.kind.value}", None, plain(command),
                           rma.order_id)
+                h.happened(ShipmentRequested(actor=h.actor, at=h.now, order_id=rma.order_id, command=command))
         received = replace(received, lines=tuple(lines))
         uow.returns.put(cmd.rma_id, rma.order_id, received)
         came_back = {line.line_id: line.received for line in received.lines if line.received}
@@ -117,6 +118,7 @@ def receive_return(cmd: ReceiveReturn, uow: UnitOfWork, deps: Dependencies) -> R
                 line.model_copy(update={"returned_quantity": line.returned_quantity + came_back[line.line_id]})
                 if line.line_id in came_back else line for line in order.lines)})
             record = h.save_order(record, after, f"return {cmd.rma_id} received")
+            record = h.settle_status(rma.order_id, f"return {cmd.rma_id} received")
         h.changed(Entity.RETURN, cmd.rma_id, "received", plain(rma), plain(received), rma.order_id)
         if exchanges:
             new_lines: list[dict[str, Any]] = [line.model_dump(include=set(_INPUT_FIELDS))
@@ -124,7 +126,7 @@ def receive_return(cmd: ReceiveReturn, uow: UnitOfWork, deps: Dependencies) -> R
             for line, units in exchanges:
                 new_lines.append({"line_id": f"{line.line_id}-{cmd.rma_id}", "sku": line.exchange_sku,
                                   "quantity": units})
-            revise_in(h, record, {"lines": new_lines}, f"exchange {cmd.rma_id}")
+            revise_in(h, record, {"lines": new_lines}, f"exchange {cmd.rma_id}", reopen=True)
         else:
             h.settle(rma.order_id)
         if restocked:
