@@ -204,8 +204,8 @@ def _fulfil(host: Host, bus: MessageBus, clock: FixedClock, rng: random.Random,
             captured: list[tuple[dt.datetime, str]], until: dt.date, days: int) -> int:
     """Run the last ``days`` of booked orders through fulfilment, as far as their age allows.
 
-    Scheduled after 10 hours, picked the next day, shipped after two days and
-    paid by card on shipment; one shipment in ten is delayed by the carrier,
+    Scheduled after 10 hours, picked the next day, shipped after two days,
+    paid by card on shipment and delivered a day later; one shipment in ten is delayed by the carrier,
     which the jeopardy scan at the end turns into alerts.
     """
     end = dt.datetime(until.year, until.month, until.day, 18, tzinfo=dt.UTC)
@@ -219,7 +219,7 @@ def _fulfil(host: Host, bus: MessageBus, clock: FixedClock, rng: random.Random,
             continue
         steps = [(dt.timedelta(hours=1), "start", None), (dt.timedelta(hours=10), "step", "schedule"),
                  (dt.timedelta(days=1, hours=10), "step", "pick"), (dt.timedelta(days=2), "ship", None),
-                 (dt.timedelta(days=2, hours=1), "pay", None)]
+                 (dt.timedelta(days=2, hours=1), "pay", None), (dt.timedelta(days=3, hours=2), "deliver", None)]
         delayed = rng.random() < 0.1
         try:
             for offset, what, step in steps:
@@ -237,6 +237,9 @@ def _fulfil(host: Host, bus: MessageBus, clock: FixedClock, rng: random.Random,
                                                          type=EventType.SHIPMENT_DELAYED,
                                                          expected_at=clock._now + dt.timedelta(days=4)))
                     break
+                elif what == "deliver":
+                    bus.handle(cmd.RecordFulfilmentEvent(actor="carrier", order_id=order_id,
+                                                         type=EventType.DELIVERED))
                 elif what == "ship":
                     bus.handle(cmd.RecordFulfilmentEvent(actor="carrier", order_id=order_id,
                                                          type=EventType.SHIPMENT_CONFIRMED))
