@@ -84,8 +84,6 @@ def test_an_issued_api_token_authenticates_its_system_until_revoked(url, capsys)
     db.dispose()
 
 
-@pytest.mark.xfail(strict=True, raises=SystemExit,
-                   reason="src/oms_host/commands/_options.py:12 ROLE_NAMES lacks 'integration': argparse refuses it")
 def test_a_warehouse_gets_an_integration_token_to_report_shipments(url, capsys) -> None:
     import datetime as dt
 

@@ -77,8 +77,6 @@ def test_eval_reports_errors_with_a_caret(capsys) -> None:
     assert "<expr>:1:11: the expression ends too early" in out
 
 
-@pytest.mark.xfail(strict=True, reason="src/oms_host/commands/_options.py:12 ROLE_NAMES lacks 'integration' "
-                   "(the role added by 435ad98), so `tarif token --role integration` is refused")
 def test_the_role_choices_of_the_commands_are_the_apps_roles() -> None:
     from oms_host.auth import Role
     from oms_host.commands._options import ROLE_NAMES
