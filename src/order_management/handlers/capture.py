@@ -19,7 +19,7 @@ from ..context import Totals
 from ..errors import DuplicateOrderError, FieldProblem, OrderValidationError, Severity
 from ..events import OrderCaptured, StockMoved
 from ..fulfilment.audit import Entity, plain
-from ..model import Customer, LineKind, LineStatus, Order, OrderInput, OrderStatus
+from ..model import Customer, LineKind, LineStatus, Order, OrderInput, OrderLine, OrderStatus
 from ..ports import LinePromise, LinePromiseStatus, OrderRecord, PricingOutcome
 from ..revisions import Revision
 from ..unit_of_work import UnitOfWork
@@ -72,11 +72,16 @@ def problems_from_pydantic(error: pydantic.ValidationError, prefix: str = "") ->
 
 
 def new_order(draft: OrderInput, order_id: str) -> Order:
-    """The server's order for a client's draft: numbered, version 1, nothing fulfilled yet."""
-    try:
-        return Order.model_validate({**draft.model_dump(), "order_id": order_id})
-    except pydantic.ValidationError as exc:
-        raise OrderValidationError(problems_from_pydantic(exc)) from None
+    """The server's order for a client's draft: numbered, version 1, nothing fulfilled yet.
+
+    The draft was validated as it came in, and the server's fields take their
+    defaults, so the order is assembled without validating the draft again
+    (about a third of a ten-line capture's time otherwise).
+    """
+    lines = tuple(OrderLine.model_construct(draft_line.model_fields_set, **dict(draft_line))
+                  for draft_line in draft.lines)
+    return Order.model_construct(draft.model_fields_set | {"order_id"}, **{**dict(draft), "lines": lines,
+                                                                         "order_id": order_id})
 
 
 def customer_of(deps: Dependencies, order: Order) -> Customer:

@@ -19,6 +19,7 @@ from ..commands import CheckReorder, ClearAlerts, ReceiveReplenishment, ScanJeop
 from ..errors import FieldProblem, ProcessingConstraintError
 from ..events import StockMoved
 from ..fulfilment.audit import Entity, plain
+from ..fulfilment.durable_adapter import DurableRulesAdapter
 from ..fulfilment.errors import RuleActionError
 from ..fulfilment.event_rules import FactType, Priority, RuleSection
 from ..fulfilment.jeopardy import LineProjection, project_lines, reconcile
@@ -43,13 +44,17 @@ class JeopardyReport:
 
 def check_reorder(cmd: CheckReorder, uow: UnitOfWork, deps: Dependencies) -> list[ReplenishmentRequest]:
     """Ask the reorder points about ``items`` (sku, location); one open request per item at most."""
-    if deps.event_rules is None or not cmd.items:
+    if deps.event_rules is None:
+        return []
+    watched = reorder_points(deps.event_rules)
+    items = [item for item in dict.fromkeys(cmd.items) if item in watched]
+    if not items:  # no reorder point watches these: nothing to ask the engine
         return []
     with uow:
         h = Handling(uow, deps, cmd.actor)
         levels = SupplyStockLevels(uow.reservations)
         facts = []
-        for sku, location in dict.fromkeys(cmd.items):
+        for sku, location in items:
             available = levels.available(sku, location)
             facts.append({"type": FactType.STOCK.value, "sku": sku, "location": location,
                           "available": int(available.to_integral_value(rounding="ROUND_FLOOR")),
@@ -74,6 +79,12 @@ def check_reorder(cmd: CheckReorder, uow: UnitOfWork, deps: Dependencies) -> lis
             created.append(request)
         uow.commit()
     return created
+
+
+def reorder_points(rules: DurableRulesAdapter) -> frozenset[tuple[str, str]]:
+    """The (item, location) pairs that reorder rules watch."""
+    return frozenset((str(r.payload["sku"]), str(r.payload["location"])) for r in rules.rules.values()
+                     if r.section == RuleSection.REORDER)
 
 
 def receive_replenishment(cmd: ReceiveReplenishment, uow: UnitOfWork, deps: Dependencies) -> ReplenishmentRequest:
