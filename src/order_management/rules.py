@@ -36,6 +36,7 @@ from rule_language import (
     DecisionTableSpec,
     EvaluationError,
     LoadedRuleset,
+    MissingValueError,
     RulesetBundle,
     RulesetHeader,
     RulesetKind,
@@ -67,6 +68,9 @@ CHANGEABLE_FIELDS = frozenset({
     "lines.unit", "lines.service", "lines.product_model", "lines.kind",
 })
 
+
+#: What order rules read from pricing: absent when the order could not be priced.
+_PRICED = frozenset({"order.subtotal", "order.tax", "order.total", "line.net"})
 
 class FailureAction(StrEnum):
     REJECT = "reject"  # the order is not accepted until fixed
@@ -213,6 +217,12 @@ class OrderRules:
                     if validation.when is not None and not validation.when.evaluate(env):
                         continue
                     passed = validation.require.evaluate(env)
+                except MissingValueError as exc:
+                    if totals is None and set(exc.missing) <= _PRICED:
+                        continue  # pricing failed and said so; a rule on its totals has nothing to add
+                    problems.append(FieldProblem(path, f"rule could not be evaluated: {exc.message}",
+                                                 f"{validation.ruleset}/{rule.id}", Severity.ERROR))
+                    continue
                 except EvaluationError as exc:
                     problems.append(FieldProblem(path, f"rule could not be evaluated: {exc.message}",
                                                  f"{validation.ruleset}/{rule.id}", Severity.ERROR))

@@ -33,6 +33,7 @@ class _Generator:
         self.tree = tree
         self.root_type = root_type
         self.constants: list[Any] = []
+        self.paths: list[str] = []  # the input paths the rule reads, to name a missing one
 
     def const(self, value: Any) -> str:
         self.constants.append(value)
@@ -54,6 +55,7 @@ class _Generator:
         return self.const(node.value)
 
     def emit_Path(self, node: Path, *, guard: bool = True) -> str:
+        self.paths.append(".".join(node.parts))
         code = "env"
         current: Type = self.root_type
         mapped = False
@@ -203,17 +205,39 @@ def compile_callable(tree: TypedTree, root_type: RecordType) -> tuple[Evaluator,
         "    try:\n"
         f"        return {body}\n"
         "    except _Error as exc:\n"
-        "        _fail(exc)\n"
+        "        _fail(exc, env, _paths)\n"
     )
     namespace = dict(_NAMESPACE)
     namespace["_k"] = tuple(generator.constants)
+    namespace["_paths"] = tuple(dict.fromkeys(generator.paths))
     exec(compile(source, "<tarif-rule>", "exec"), namespace)  # noqa: S102 - source built from our typed tree only
     evaluate: Evaluator = namespace["_rule"]
     return evaluate, source
 
 
-def _fail(exc: Exception) -> NoReturn:
-    """Translate what went wrong inside a generated rule into our error types."""
+def _absent(env: Mapping[str, Any], paths: tuple[str, ...]) -> list[str]:
+    """The paths among ``paths`` whose value in ``env`` is absent (None)."""
+    found = []
+    for path in paths:
+        current: Any = env
+        for part in path.split("."):
+            if not isinstance(current, Mapping):
+                current = ...  # a list or a value: not a plain absent field
+                break
+            current = current.get(part)
+            if current is None:
+                break
+        if current is None:
+            found.append(path)
+    return found
+
+
+def _fail(exc: Exception, env: Mapping[str, Any] | None = None, paths: tuple[str, ...] = ()) -> NoReturn:
+    """Translate what went wrong inside a generated rule into our error types.
+
+    A value that is absent (None) where the rule computes with it is reported
+    as missing, naming it — never as Python's ``NoneType`` message.
+    """
     if isinstance(exc, EvaluationError):
         raise exc
     if isinstance(exc, KeyError):
@@ -222,6 +246,12 @@ def _fail(exc: Exception) -> NoReturn:
         raise EvaluationError("division by zero") from None
     if isinstance(exc, decimal.InvalidOperation | decimal.Overflow | OverflowError):
         raise EvaluationError(f"arithmetic error: {type(exc).__name__}") from None
+    if isinstance(exc, TypeError | AttributeError) and env is not None and (absent := _absent(env, paths)):
+        names = ", ".join(f"`{path}`" for path in absent)
+        error = MissingValueError(f"the input has no value for {names}",
+                                  hint=f"guard the rule with is_set({absent[0]})")
+        error.missing = tuple(absent)
+        raise error from None
     if isinstance(exc, TypeError | AttributeError):
         raise EvaluationError(f"an input value has the wrong type ({exc})",
                               hint="check the input against the declared symbols") from None

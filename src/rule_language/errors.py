@@ -72,7 +72,9 @@ class EvaluationError(RuleLanguageError, ArithmeticError):
 
 
 class MissingValueError(EvaluationError, LookupError):
-    """The input lacks a value the expression reads."""
+    """The input lacks a value the expression reads; ``missing`` names the paths, when known."""
+
+    missing: tuple[str, ...] = ()
 
 
 class RulesetLoadError(RuleLanguageError, ValueError):

@@ -2,8 +2,7 @@
 
 One test per finding, named after the behaviour that was wrong before the
 order layer moved to commands, one unit of work and the message bus
-(407bba4, 435ad98). Where a finding is only partly fixed, the part that still
-fails is a separate ``xfail(strict=True)`` test whose reason names the defect.
+(407bba4, 435ad98).
 World events (shipped, delivered, funds received) come from an integration
 user, never from the desk.
 """
@@ -246,10 +245,6 @@ def test_a_bank_transfer_waits_pending_and_the_desk_cannot_record_its_funds(api)
     assert refused.status_code == 403
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/order_management/handlers/payments.py:89 record_funds_received captures through gateway.capture, and the "
-    "host's TestGateway (fulfilment/payments.py:176-181) declines a bank transfer whose funds_received() nobody "
-    "called — nothing in the host calls it, so funds-received always answers 402 funds_not_received"))
 def test_the_integration_role_records_a_bank_transfers_funds_and_the_payment_is_captured(api) -> None:
     order_id, payment = bank_transfer(api)
     received = api.post(f"/api/payments/{payment['payment_id']}/funds-received", json={"reference": "bank-1"},
@@ -432,10 +427,6 @@ def test_an_order_with_several_problems_gets_all_of_them_at_once(api) -> None:
     assert "blocked" in problems["customer_id"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/order_management/handlers/capture.py:102-103 validates the order rules with totals=None when pricing "
-    "failed; context.py:72 gives order.subtotal None and rules.py:214-218 reports minimum-order-value as "
-    "\"'>=' not supported between instances of 'NoneType' and 'decimal.Decimal'\""))
 def test_an_unpriceable_sku_is_reported_at_its_field_and_never_as_nonetype(api) -> None:
     unknown = [{"line_id": "1", "sku": "NOPE-1", "quantity": "1"}, {"line_id": "2", "sku": "BOTTLE", "quantity": "20"}]
     response = api.post("/api/orders", json=draft(lines=unknown), headers=api.as_["anna"])
@@ -456,10 +447,6 @@ def test_a_delivery_reported_after_a_prepaid_line_shipped_marks_the_line_deliver
     assert line_statuses(order_of(api, order_id)) == {"1": "delivered"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/order_management/handlers/progress.py:116-119 apply_event looks only at tracks not done and raises "
-    "'no open track for line 1' (409): a prepaid line's track finishes at shipment, so its delivery is refused "
-    "while another line's track still runs (only a completed order's delivery is handled, :89)"))
 def test_a_delivery_reported_for_a_finished_line_while_another_line_ships_marks_it_delivered(api) -> None:
     order_id = started(api)
     pay_by_card(api, order_id)

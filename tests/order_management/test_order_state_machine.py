@@ -363,7 +363,6 @@ class OrderLives(RuleBasedStateMachine):
         with self.bus.unit_of_work() as uow:
             payment = uow.payments.get(payment_id)
         if payment.method == PaymentMethod.BANK_TRANSFER:
-            self.bus.deps.gateway.funds_received(payment.reference)
             self.send(lambda: c.RecordFundsReceived(actor="integration:bank", payment_id=payment_id))
         else:
             self.send(lambda: c.CapturePayment(actor="billing", payment_id=payment_id))

@@ -58,9 +58,18 @@ class Prepared:
 
 
 def problems_from_pydantic(error: pydantic.ValidationError, prefix: str = "") -> list[FieldProblem]:
-    """pydantic's errors as field problems (``orders[3].lines[2].quantity``)."""
+    """pydantic's errors as field problems (``orders[3].lines[2].quantity``).
+
+    A list whose items failed is not also reported as too short (pydantic
+    counts only the items that validated).
+    """
     problems = []
-    for item in error.errors(include_url=False):
+    items = error.errors(include_url=False)
+    for item in items:
+        loc = tuple(item["loc"])
+        if item["type"] == "too_short" and any(len(other["loc"]) > len(loc) and tuple(other["loc"][:len(loc)]) == loc
+                                               for other in items):
+            continue
         path = prefix
         for part in item["loc"]:
             if isinstance(part, int):

@@ -43,14 +43,19 @@ def authorise(h: Handling, order_id: str, method: PaymentMethod, amount: Decimal
 
 
 def capture(h: Handling, payment: Payment, amount: Decimal | None = None) -> Payment:
-    """Capture an open payment (in full by default) and record that the money arrived."""
+    """Capture an open payment through the gateway (in full by default) and record that the money arrived."""
     amount = payment.authorised if amount is None else amount
     captured = payment.with_capture(amount)
     require(h.gateway().capture(payment.reference, Money(amount, payment.currency),
                                 f"{payment.payment_id}:capture"), "capture")
-    h.save_payment(payment, captured, "captured", payment.reference)
-    h.happened(PaymentCaptured(actor=h.actor, at=h.now, order_id=payment.order_id, payment_id=payment.payment_id,
-                               amount=amount))
+    return _arrived(h, payment, captured, "captured", payment.reference)
+
+
+def _arrived(h: Handling, before: Payment, captured: Payment, action: str, reference: str) -> Payment:
+    """Record that money arrived; the follow-up moves on the steps that waited for it."""
+    h.save_payment(before, captured, action, reference)
+    h.happened(PaymentCaptured(actor=h.actor, at=h.now, order_id=captured.order_id, payment_id=captured.payment_id,
+                               amount=captured.captured))
     return captured
 
 
@@ -86,7 +91,9 @@ def record_funds_received(cmd: RecordFundsReceived, uow: UnitOfWork, deps: Depen
         if amount > payment.authorised:
             raise PaymentError(f"{amount} received but {payment.authorised} was awaited; record what was awaited "
                                "and refund the difference")
-        captured = capture(h, payment, amount)
+        # the bank's word is the money itself: nothing is asked of the card gateway
+        captured = _arrived(h, payment, payment.with_capture(amount), "funds received",
+                            cmd.reference or payment.reference)
         uow.commit()
     return captured
 

@@ -115,6 +115,9 @@ def apply_event(h: Handling, instance: ProcessInstance, event: FulfilmentEvent) 
     tracks = list(instance.tracks)
     targets = [i for i, t in enumerate(tracks) if not t.done and not t.cancelled
                and (event.line_id is None or event.line_id in t.line_ids)]
+    if not targets and event.type == EventType.DELIVERED:  # the line's track finished at shipment: it learns
+        _reflect_lines(h, instance, event, _event_lines(instance, event, set()))
+        return instance
     if not targets:
         raise StepTransitionError(f"order {event.order_id} has no open track"
                                   + (f" for line {event.line_id}" if event.line_id else ""))
