@@ -155,6 +155,24 @@ def open_host(database_url: str | None = None, rulesets: str | Path | None = Non
     return host
 
 
+def check_approval_roles(deps: Dependencies) -> None:
+    """Every role an ``approvals`` rule asks for is one some host role acts in; else the host does not start.
+
+    An approval nobody may give would leave its orders waiting for ever.
+    """
+    from oms_host.auth import APPROVAL_ROLES
+    from order_management.fulfilment import RuleSection
+
+    if deps.event_rules is None:
+        return
+    actable = frozenset().union(*APPROVAL_ROLES.values())
+    for rule in deps.event_rules.rules.values():
+        role = rule.payload.get("role") if rule.section == RuleSection.APPROVAL else None
+        if role is not None and role not in actable:
+            raise ValueError(f"approval rule {rule.key} asks for a {role!r}, a role no host user acts in "
+                             f"(they act in: {', '.join(sorted(actable))})")
+
+
 def configurable_skus(bundle: RulesetBundle) -> dict[str, str]:
     """SKU → product model, from the ``product_model`` of the catalogs' products.
 
@@ -178,5 +196,6 @@ def _wire(db: Database, bundle: RulesetBundle, clock: Clock, customers: SqlCusto
           supply: SqlReservationStore) -> Host:
     configurable_skus(bundle)  # a catalog naming a product model that is not loaded fails here, not on a page
     deps = dependencies_from(bundle, customers, clock, products=SerialisedProducts(ConfiguratorProducts(bundle)))
+    check_approval_roles(deps)
     bus = MessageBus(lambda: SqlUnitOfWork(db, clock.now), deps)
     return Host(db, bundle, customers, supply, OrderEvents(db), clock, bus)

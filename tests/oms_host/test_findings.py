@@ -455,3 +455,30 @@ def test_a_delivery_reported_for_a_finished_line_while_another_line_ships_marks_
                          headers=api.as_["ivan"])
     assert delivered.status_code == 200, delivered.text
     assert line_statuses(order_of(api, order_id)) == {"1": "delivered", "2": "reserved"}
+
+
+def test_the_pricing_admin_sees_and_receives_replenishment_requests_on_the_supply_page(db, bundle, clock) -> None:
+    web = client_for(db, bundle, clock, with_ui=True)
+    capture(web, lines=[{"line_id": "1", "sku": "LOCK-U", "quantity": "2"}])
+    [request] = web.get("/api/replenishments", headers=web.as_["anna"]).json()["replenishments"]
+    assert web.post("/login", data={"username": "paul", "password": "paul-pw"},
+                    follow_redirects=False).status_code == 303
+    page = web.get("/supply")
+    assert request["request_id"] in page.text and f'id="receive-{request["request_id"]}"' in page.text
+    bad = web.post("/supply", data={"action": "receive_replenishment", "request_id": request["request_id"],
+                                    "quantity": "-3"})
+    assert "quantity" in bad.text and supply_of(web, "LOCK-U")["FR-LY"]["on_hand"] == 3
+    done = web.post("/supply", data={"action": "receive_replenishment", "request_id": request["request_id"],
+                                     "quantity": "40"})
+    assert done.status_code == 200 and supply_of(web, "LOCK-U")["FR-LY"]["on_hand"] == 43
+    assert f'id="receive-{request["request_id"]}"' not in web.get("/supply").text
+
+
+def test_a_host_refuses_to_start_with_an_approval_rule_no_user_can_give(db, clock, tmp_path) -> None:
+    def ask_the_board(folder: Path) -> None:
+        events = folder / "order" / "events.yaml"
+        events.write_text(events.read_text(encoding="utf-8").replace("role: sales_director", "role: board"),
+                          encoding="utf-8")
+
+    with pytest.raises(ValueError, match="'board', a role no host user acts in"):
+        open_host(db.url, rulesets_copy(tmp_path, edit=ask_the_board), clock=clock, migrate=False)

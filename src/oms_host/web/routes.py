@@ -315,12 +315,14 @@ def supply_page(request: Request, item: str = "") -> HTMLResponse:
     host = _host(request)
     rows = [(position, committed) for position, committed in host.supply.positions()
             if not item or item.upper() in position.item]
-    return _page(request, "supply.html", user, rows=rows, item=item, error=request.query_params.get("error"))
+    requests = sorted(host.records.replenishments.all(), key=lambda r: (r.status.value != "open", r.request_id))
+    return _page(request, "supply.html", user, rows=rows, item=item, error=request.query_params.get("error"),
+                 replenishments=requests)
 
 
 @router.post("/supply")
 def supply_action(request: Request, action: str = Form(...), item: str = Form(""), location: str = Form(""),
-                  on_hand: str = Form("0")) -> Response:
+                  on_hand: str = Form("0"), request_id: str = Form(""), quantity: str = Form("")) -> Response:
     from rule_language import RulesetLoadError
 
     user = _user(request)
@@ -332,12 +334,18 @@ def supply_action(request: Request, action: str = Form(...), item: str = Form(""
         if action == "reload":
             bundle = host.reload_rulesets()
             request.app.state.configurators = Configurators(bundle)
+        elif action == "receive_replenishment":
+            host.bus.handle(cmd.ReceiveReplenishment(actor=user.actor, request_id=request_id,
+                                                     quantity=Decimal(quantity) if quantity else None))
         else:
             current = next((p for p, _ in host.supply.positions() if (p.item, p.location) == (item, location)), None)
             if current is None:
                 raise ValueError(f"no supply for {item} at {location}")
             host.supply.put_supply(current.model_copy(update={"on_hand": int(on_hand)}))
-    except (RulesetLoadError, ValueError) as exc:
+    except pydantic.ValidationError as exc:
+        text = "; ".join(str(p) for p in problems_from_pydantic(exc))
+        return RedirectResponse("/supply?" + urlencode({"error": text}), 303)
+    except (RulesetLoadError, OrderError, LookupError, ValueError, ArithmeticError) as exc:
         return RedirectResponse("/supply?" + urlencode({"error": str(exc)[:2000]}), 303)
     return RedirectResponse("/supply?" + urlencode({"flash": t("Done.")}), 303)
 
