@@ -105,12 +105,13 @@ class Users:
 
     def add(self, username: str, password: str, role: Role, display_name: str | None = None,
             locale: str = "en") -> User:
-        row = {"username": username, "display_name": display_name or username, "role": Role(role).value,
+        shown = display_name or username
+        row = {"username": username, "display_name": shown, "role": Role(role).value,
                "password_hash": self.hasher.hash(password), "locale": locale, "active": True}
         with self.db.write() as connection:
             connection.execute(users.delete().where(users.c.username == username))
             connection.execute(users.insert().values(**row))
-        return User(username, row["display_name"], Role(role), locale)
+        return User(username, shown, Role(role), locale)
 
     def disable(self, username: str) -> bool:
         """Lock a user out (their sessions end); False when there is no such user."""

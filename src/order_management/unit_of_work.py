@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from .errors import ConcurrentUpdateError, DuplicateOrderError, OrderNotFoundError
 from .events import DomainEvent
@@ -43,17 +43,26 @@ T = TypeVar("T")
 class UnitOfWork(Protocol):
     """A transaction over orders, reservations, fulfilment records, payments and the audit trail."""
 
-    orders: OrderRepository
-    reservations: ReservationStore
-    processes: ProcessRepository
-    holds: Repository[Hold]
-    approvals: Repository[Approval]
-    payments: Repository[Payment]
-    returns: Repository[ReturnAuthorisation]
-    replenishments: Repository[ReplenishmentRequest]
-    audit: AuditTrail
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def reservations(self) -> ReservationStore: ...
+    @property
+    def processes(self) -> ProcessRepository: ...
+    @property
+    def holds(self) -> Repository[Hold]: ...
+    @property
+    def approvals(self) -> Repository[Approval]: ...
+    @property
+    def payments(self) -> Repository[Payment]: ...
+    @property
+    def returns(self) -> Repository[ReturnAuthorisation]: ...
+    @property
+    def replenishments(self) -> Repository[ReplenishmentRequest]: ...
+    @property
+    def audit(self) -> AuditTrail: ...
 
-    def __enter__(self) -> UnitOfWork: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc_info: object) -> None:
         """Roll back whatever was not committed."""
@@ -74,7 +83,7 @@ class UnitOfWork(Protocol):
 
 def stale_version(current: OrderRecord, expected: int) -> ConcurrentUpdateError:
     """The error for a write based on ``expected`` when ``current`` is newer, saying what changed since."""
-    changes = [f"version {r.version} by {r.actor}: {render_diff(r.changes)}" for r in current.revisions
+    changes = [f"version {r.version} by {r.actor}: {render_diff(list(r.changes))}" for r in current.revisions
                if r.version > expected]
     return ConcurrentUpdateError(f"order {current.order_id} is at version {current.version}, not {expected}",
                                  changes)
@@ -106,7 +115,7 @@ class InMemoryStore:
         return self.next_id("SO")
 
 
-Undo = Callable[[], None]
+Undo = Callable[[], object]
 
 
 class _Orders:

@@ -63,11 +63,14 @@ def timeline(processes: ProcessCatalogue, instance: ProcessInstance) -> list[dic
             steps.append({"step_id": state.step_id, "status": state.status.value, "planned_at": planned,
                           "started_at": state.started_at, "completed_at": state.completed_at,
                           "expected_at": state.expected_at,
-                          "late": bool(planned and (state.completed_at or state.expected_at)
-                                       and (state.completed_at or state.expected_at) > planned)})
+                          "late": _late(planned, state.completed_at or state.expected_at)})
         tracks.append({"track_id": track.track_id, "process_id": track.process_id, "line_ids": track.line_ids,
                        "cancelled": track.cancelled, "steps": steps})
     return plain(tracks)
+
+
+def _late(planned: dt.datetime | None, actual: dt.datetime | None) -> bool:
+    return planned is not None and actual is not None and actual > planned
 
 
 def fulfilment_detail(host: Host, order_id: str) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def record_fulfilment_event(cmd: RecordFulfilmentEvent, uow: UnitOfWork, deps: D
                 return instance
             instance = replace(instance, seen=(*instance.seen, event.event_id))
         if instance.stage == Stage.COMPLETED and event.type == EventType.DELIVERED:
-            _reflect_lines(h, instance, event, _event_lines(instance, event, ()))
+            _reflect_lines(h, instance, event, _event_lines(instance, event, set()))
             result = h.instance(cmd.order_id)
             uow.commit()
             return result
