@@ -17,8 +17,9 @@ run: $(STAMP)
 	$(VENV)/bin/tarif demo
 	$(VENV)/bin/tarif serve
 
-## test: the whole suite: lint, types (mypy), unit, property, doctest and scenario tests
+## test: the whole suite: lint, types (mypy), unit, property, doctest, scenario, API and browser tests
 test: $(STAMP)
+	bash .ci/browser
 	$(PY) -m ruff check src tests bench
 	$(PY) -m mypy
 	$(PY) -m pytest
