@@ -10,26 +10,21 @@ beside what actually happened.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from oms_host.auth import Action, User
 from oms_host.host import Host
 from order_management import commands as cmd
 from order_management.fulfilment import (
-    EventType,
-    PaymentMethod,
     ProcessCatalogue,
     ProcessInstance,
-    Resolution,
-    ReturnReason,
 )
 from order_management.fulfilment.records import ReplenishmentStatus
 
+from .bodies import body_of, command_from
 from .security import get_host, requires
 from .serialise import plain
 
@@ -90,61 +85,15 @@ def fulfilment_detail(host: Host, order_id: str) -> dict[str, Any]:
     }
 
 
-class Event(BaseModel):
-    type: EventType
-    line_id: str | None = None
-    step: str | None = None
-    expected_at: dt.datetime | None = None
-    event_id: str | None = Field(None, max_length=200,
-                                 description="the sender's id: a message delivered twice is applied once")
-
-
-class HoldRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
-
-
-class Note(BaseModel):
-    note: str = Field("", max_length=500)
-
-
-class PaymentRequest(BaseModel):
-    method: PaymentMethod
-
-
-class FundsReceived(BaseModel):
-    amount: Decimal | None = Field(None, gt=0)
-    reference: str = Field("", max_length=200)
-
-
-class Refund(BaseModel):
-    amount: Decimal = Field(gt=0)
-    reason: str = Field(min_length=1, max_length=500)
-
-
-class ReturnLineRequest(BaseModel):
-    line_id: str
-    quantity: Decimal = Field(gt=0)
-    reason: ReturnReason
-    resolution: Resolution = Resolution.REFUND
-    exchange_sku: str | None = None
-
-
-class ReturnBody(BaseModel):
-    lines: list[ReturnLineRequest] = Field(min_length=1)
-
-
-class ReceivedLineRequest(BaseModel):
-    line_id: str
-    received: Decimal = Field(ge=0)
-    damaged: Decimal = Field(Decimal(0), ge=0)
-
-
-class ReceiptBody(BaseModel):
-    lines: list[ReceivedLineRequest] = Field(min_length=1)
-
-
-class ReplenishmentReceipt(BaseModel):
-    quantity: Decimal | None = Field(None, gt=0, description="defaults to the quantity requested")
+EventBody = body_of(cmd.RecordFulfilmentEvent, "order_id")
+HoldBody = body_of(cmd.PlaceHold, "order_id")
+ReleaseBody = body_of(cmd.ReleaseHold, "order_id", "hold_id")
+PaymentBody = body_of(cmd.AuthorisePayment, "order_id")
+FundsBody = body_of(cmd.RecordFundsReceived, "payment_id")
+RefundBody = body_of(cmd.RefundPayment, "payment_id")
+ReturnBody = body_of(cmd.AuthoriseReturn, "order_id")
+ReceiptBody = body_of(cmd.ReceiveReturn, "rma_id")
+ReplenishmentBody = body_of(cmd.ReceiveReplenishment, "request_id")
 
 
 @router.get("/orders/{order_id}/fulfilment", summary="Fulfilment: timeline, holds, payments, returns, audit")
@@ -161,30 +110,28 @@ def start(order_id: str, host: HostDep, user: Desk) -> JSONResponse:
 
 @router.post("/orders/{order_id}/events",
              summary="An event from the world (warehouse, carrier, payment provider); integration role only")
-def event(order_id: str, body: Event, host: HostDep, user: Integration) -> JSONResponse:
+def event(order_id: str, body: EventBody, host: HostDep, user: Integration) -> JSONResponse:  # type: ignore[valid-type]
     _fulfilment(host)
-    host.bus.handle(cmd.RecordFulfilmentEvent(actor=user.actor, order_id=order_id, type=body.type,
-                                              line_id=body.line_id, step=body.step, expected_at=body.expected_at,
-                                              event_id=body.event_id))
+    host.bus.handle(command_from(cmd.RecordFulfilmentEvent, body, actor=user.actor, order_id=order_id))
     return JSONResponse(fulfilment_detail(host, order_id))
 
 
 @router.post("/orders/{order_id}/holds", summary="Place a hold: the order's steps stop until it is released")
-def place_hold(order_id: str, body: HoldRequest, host: HostDep, user: Desk) -> JSONResponse:
-    host.bus.handle(cmd.PlaceHold(actor=user.actor, order_id=order_id, reason=body.reason))
+def place_hold(order_id: str, body: HoldBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
+    host.bus.handle(command_from(cmd.PlaceHold, body, actor=user.actor, order_id=order_id))
     return JSONResponse(fulfilment_detail(host, order_id))
 
 
 @router.post("/holds/{hold_id}/release", summary="Release a hold (approver; not the person who placed it)")
-def release_hold(hold_id: str, body: Note, host: HostDep, user: Approver) -> JSONResponse:
+def release_hold(hold_id: str, body: ReleaseBody, host: HostDep, user: Approver) -> JSONResponse:  # type: ignore[valid-type]
     hold = host.records.holds.get(hold_id)
-    host.bus.handle(cmd.ReleaseHold(actor=user.actor, order_id=hold.order_id, hold_id=hold_id, note=body.note))
+    host.bus.handle(command_from(cmd.ReleaseHold, body, actor=user.actor, order_id=hold.order_id, hold_id=hold_id))
     return JSONResponse(fulfilment_detail(host, hold.order_id))
 
 
 @router.post("/orders/{order_id}/payments", summary="Authorise what the order owes with a payment method")
-def pay(order_id: str, body: PaymentRequest, host: HostDep, user: Desk) -> JSONResponse:
-    host.bus.handle(cmd.AuthorisePayment(actor=user.actor, order_id=order_id, method=body.method))
+def pay(order_id: str, body: PaymentBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
+    host.bus.handle(command_from(cmd.AuthorisePayment, body, actor=user.actor, order_id=order_id))
     return JSONResponse(fulfilment_detail(host, order_id))
 
 
@@ -196,31 +143,28 @@ def capture_payment(payment_id: str, host: HostDep, user: Desk) -> JSONResponse:
 
 @router.post("/payments/{payment_id}/funds-received",
              summary="A bank transfer's money arrived (integration role: the bank or the gateway)")
-def funds_received(payment_id: str, body: FundsReceived, host: HostDep, user: Integration) -> JSONResponse:
-    payment = host.bus.handle(cmd.RecordFundsReceived(actor=user.actor, payment_id=payment_id, amount=body.amount,
-                                                      reference=body.reference))
+def funds_received(payment_id: str, body: FundsBody, host: HostDep,  # type: ignore[valid-type]
+                   user: Integration) -> JSONResponse:
+    payment = host.bus.handle(command_from(cmd.RecordFundsReceived, body, actor=user.actor, payment_id=payment_id))
     return JSONResponse(fulfilment_detail(host, payment.order_id))
 
 
 @router.post("/payments/{payment_id}/refund", summary="Refund part or all of a captured payment (approver)")
-def refund(payment_id: str, body: Refund, host: HostDep, user: Approver) -> JSONResponse:
-    payment = host.bus.handle(cmd.RefundPayment(actor=user.actor, payment_id=payment_id, amount=body.amount,
-                                                reason=body.reason))
+def refund(payment_id: str, body: RefundBody, host: HostDep, user: Approver) -> JSONResponse:  # type: ignore[valid-type]
+    payment = host.bus.handle(command_from(cmd.RefundPayment, body, actor=user.actor, payment_id=payment_id))
     return JSONResponse(fulfilment_detail(host, payment.order_id))
 
 
 @router.post("/orders/{order_id}/returns", summary="Authorise a return of shipped units")
-def authorise_return(order_id: str, body: ReturnBody, host: HostDep, user: Desk) -> JSONResponse:
-    host.bus.handle(cmd.AuthoriseReturn(actor=user.actor, order_id=order_id, lines=tuple(
-        cmd.ReturnLineRequest(**line.model_dump()) for line in body.lines)))
+def authorise_return(order_id: str, body: ReturnBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
+    host.bus.handle(command_from(cmd.AuthoriseReturn, body, actor=user.actor, order_id=order_id))
     return JSONResponse(fulfilment_detail(host, order_id))
 
 
 @router.post("/returns/{rma_id}/receive",
              summary="Units came back: received vs damaged per line; refund, restock, replacement or exchange")
-def receive_return(rma_id: str, body: ReceiptBody, host: HostDep, user: Desk) -> JSONResponse:
-    rma = host.bus.handle(cmd.ReceiveReturn(actor=user.actor, rma_id=rma_id, lines=tuple(
-        cmd.ReceivedLine(**line.model_dump()) for line in body.lines)))
+def receive_return(rma_id: str, body: ReceiptBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
+    rma = host.bus.handle(command_from(cmd.ReceiveReturn, body, actor=user.actor, rma_id=rma_id))
     return JSONResponse(fulfilment_detail(host, rma.order_id))
 
 
@@ -232,10 +176,9 @@ def replenishments(host: HostDep, user: Viewer, status: ReplenishmentStatus | No
 
 @router.post("/replenishments/{request_id}/receive",
              summary="Replenishment arrived: its units go on hand at its location (pricing admin)")
-def receive_replenishment(request_id: str, body: ReplenishmentReceipt, host: HostDep,
+def receive_replenishment(request_id: str, body: ReplenishmentBody, host: HostDep,  # type: ignore[valid-type]
                           user: Annotated[User, Depends(requires(Action.ADMIN_PRICING))]) -> JSONResponse:
-    done = host.bus.handle(cmd.ReceiveReplenishment(actor=user.actor, request_id=request_id,
-                                                    quantity=body.quantity))
+    done = host.bus.handle(command_from(cmd.ReceiveReplenishment, body, actor=user.actor, request_id=request_id))
     return JSONResponse({"replenishment": plain(done)})
 
 

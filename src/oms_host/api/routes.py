@@ -38,6 +38,7 @@ from order_management import (
 )
 from order_management.handlers import problems_from_pydantic
 
+from .bodies import body_of, command_from
 from .security import get_host, get_users, requires
 from .serialise import plain, record_detail
 
@@ -97,9 +98,7 @@ class Decision(BaseModel):
     note: str = ""
 
 
-class Cancellation(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
-    expected_version: int | None = Field(None, ge=1, description="the version the client read, if it checks")
+CancellationBody = body_of(cmd.CancelOrder, "order_id")
 
 
 def stamp_discounts(data: dict[str, Any], user: User) -> dict[str, Any]:
@@ -227,9 +226,8 @@ def revise(order_id: str, body: Body, host: HostDep, user: Desk) -> JSONResponse
 
 @router.post("/orders/{order_id}/cancel", tags=["orders"],
              summary="Cancel: tracks compensated, reservation released, payments voided or refunded — or nothing")
-def cancel(order_id: str, cancellation: Cancellation, host: HostDep, user: Desk) -> JSONResponse:
-    host.bus.handle(cmd.CancelOrder(actor=user.actor, order_id=order_id, reason=cancellation.reason,
-                                    expected_version=cancellation.expected_version))
+def cancel(order_id: str, body: CancellationBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
+    host.bus.handle(command_from(cmd.CancelOrder, body, actor=user.actor, order_id=order_id))
     return JSONResponse(order_detail(host, order_id))
 
 
