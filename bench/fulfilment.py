@@ -5,8 +5,9 @@
    Baseline in the same run: the same rule conditions compiled by the rule
    language and evaluated in Python on the same values — the ratio is what
    running them in durable-rules costs.
-2. ``FulfilmentService.scan_jeopardy`` over N open orders on the in-memory
-   store (projection, facts, engine, alert bookkeeping, audit).
+2. The ``ScanJeopardy`` command through the bus over N open orders on the
+   in-memory store (projection, facts, engine, alert bookkeeping, audit; one
+   unit of work per order).
 
     python bench/fulfilment.py            # 5,000 orders
     python bench/fulfilment.py --quick    # 1,000 orders
@@ -27,37 +28,33 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from oms_host.kinds import all_kinds  # noqa: E402
 from order_management import (  # noqa: E402
     Address,
     Customer,
-    FixedClock,
-    InMemoryCustomers,
-    InMemoryStore,
-    OrderService,
+    LineInput,
+    OrderInput,
     Party,
-    RulesetPricer,
-    order_rules_from,
+    bootstrap_in_memory,
 )
+from order_management import commands as cmd  # noqa: E402
 from order_management.fulfilment import (  # noqa: E402
     FULFILMENT_KINDS,
     DurableRulesAdapter,
     EventType,
-    FulfilmentEvent,
-    FulfilmentService,
-    InMemoryFulfilmentRecords,
     event_rules_from,
     process_catalogue_from,
 )
 from order_management.fulfilment.event_rules import FACT_SCHEMAS, FactType, encode_fact  # noqa: E402
+from order_management.promising import SupplyPosition  # noqa: E402
 from rule_language import compile_expression, load_ruleset_dir, load_rulesets  # noqa: E402
-from tests.order_management.fakes import StockPromiser  # noqa: E402
 from tests.order_management.fulfilment.samples import fulfilment_sources  # noqa: E402
 
 
 def _values(n: int) -> tuple[dict, list[dict]]:
     order = {"order.total": Decimal(100 + n % 9000), "order.channel": "web" if n % 5 else "marketplace",
              "customer.segment": "gold" if n % 3 else "standard"}
-    lines = [{**order, "line.line_id": str(i), "line.days_late": (n + i) % 9} for i in range(3)]
+    lines = [{**order, "line.id": str(i), "line.days_late": (n + i) % 9} for i in range(3)]
     return order, lines
 
 
@@ -106,44 +103,38 @@ def _env(values: dict) -> dict:
 
 
 def bench_scan(n: int) -> None:
-    order_bundle = load_ruleset_dir(ROOT / "rulesets" / "order", _kinds())
-    pricing = load_ruleset_dir(ROOT / "rulesets" / "pricing", _kinds())
     flow = load_rulesets(fulfilment_sources(), FULFILMENT_KINDS)
-    store = InMemoryStore()
-    clock = FixedClock(dt.datetime(2025, 7, 15, 9, 30, tzinfo=dt.UTC))
     party = Party(name="Vélo Lyon", address=Address(country="FR", city="Lyon"))
-    orders = OrderService(order_rules_from(order_bundle), InMemoryCustomers([Customer(
-        id="C-1", name="Vélo Lyon", segment="gold", ship_to=party)]), store.unit_of_work, clock,
-        RulesetPricer(pricing), StockPromiser({"HELMET-AERO": 10**9}))
-    records = InMemoryFulfilmentRecords()
-    service = FulfilmentService(orders, records, process_catalogue_from(flow),
-                                DurableRulesAdapter(event_rules_from(flow)))
-    order_id = service.capture({"customer_id": "C-1", "currency": "EUR", "lines": [
-        {"line_id": str(i), "sku": "HELMET-AERO", "quantity": "1"} for i in range(1, 4)]}, actor="bench").order.order_id
-    service.start(order_id, actor="bench")
-    service.handle(FulfilmentEvent(order_id, EventType.STEP_COMPLETED, "1", "schedule"))
-    template = records.processes.find(order_id)
-    late = clock.now() + dt.timedelta(days=5)
-    with store.unit_of_work() as uow:
+    bus = bootstrap_in_memory(load_ruleset_dir(ROOT / "rulesets", all_kinds()),
+                              now=dt.datetime(2025, 7, 15, 9, 30, tzinfo=dt.UTC),
+                              customers=[Customer(id="C-1", name="Vélo Lyon", segment="gold", ship_to=party)],
+                              supply=[SupplyPosition(item="HELMET-AERO", location="FR-LY", on_hand=10**9)])
+    bus.deps = replace(bus.deps, processes=process_catalogue_from(flow),
+                       event_rules=DurableRulesAdapter(event_rules_from(flow)))
+    order_id = bus.handle(cmd.CaptureOrder(actor="bench", order=OrderInput(
+        customer_id="C-1", currency="EUR",
+        lines=[LineInput(line_id=str(i), sku="HELMET-AERO", quantity=Decimal(1)) for i in range(1, 4)]))
+    ).order.order_id
+    bus.handle(cmd.StartFulfilment(actor="bench", order_id=order_id))
+    bus.handle(cmd.RecordFulfilmentEvent(actor="bench", order_id=order_id, type=EventType.STEP_COMPLETED,
+                                         line_id="1", step="schedule"))
+    late = bus.deps.clock.now() + dt.timedelta(days=5)
+    with bus.unit_of_work() as uow:
         record = uow.orders.get(order_id)
+        template = uow.processes.find(order_id)
+        assert template is not None
         for k in range(1, n):
             clone = f"{order_id}-{k}"
             uow.orders.add(replace(record, order=record.order.model_copy(update={"order_id": clone})))
             tracks = tuple(replace(t, steps=tuple(replace(s, expected_at=late) if s.step_id == "schedule"
                                                   and k % 2 else s for s in t.steps)) for t in template.tracks)
-            records.processes.put(replace(template, order_id=clone, tracks=tracks), None)
+            uow.processes.put(replace(template, order_id=clone, tracks=tracks), None)
         uow.commit()
     start = time.perf_counter()
-    report = service.scan_jeopardy()
+    report = bus.handle(cmd.ScanJeopardy(actor="bench"))
     took = time.perf_counter() - start
     print(f"scan_jeopardy: {report.orders} open orders × 3 lines in {took:.2f} s "
           f"({took / report.orders * 1e6:,.0f} µs/order), {len(report.raised)} alerts raised")
-
-
-def _kinds():
-    from oms_host.kinds import all_kinds
-
-    return all_kinds()
 
 
 def main() -> None:
