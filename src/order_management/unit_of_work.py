@@ -16,6 +16,7 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,7 +31,7 @@ from .fulfilment.repositories import ProcessRepository, Repository
 from .fulfilment.returns import ReturnAuthorisation
 from .model import OrderStatus
 from .ports import OrderRecord, OrderRepository
-from .promising import InMemoryReservationStore, ReservationStore
+from .promising import InMemoryReservationStore, ReservationStore, UnknownNameError
 from .promising.models import SupplyPosition
 from .promising.results import Reservation, SupplyKey
 from .revisions import render_diff
@@ -181,8 +182,7 @@ class _Reservations:
         return dict(snapshot.versions)
 
     def _restore(self, reservation_id: str, before: Reservation | None) -> None:
-        now = self.store._reservations.get(reservation_id)
-        if now is not None:
+        with contextlib.suppress(UnknownNameError):  # nothing held now: nothing to give back
             self.store.release(reservation_id)
         if before is not None:
             self.store.reserve(before, self._versions(before))
@@ -200,7 +200,7 @@ class _Reservations:
         return released
 
     def put_supply(self, position: SupplyPosition, expected_version: int | None = None) -> int:
-        before = self.store._positions.get(position.key)
+        before = self.store.snapshot([position.item]).position(position.key)
         version = self.store.put_supply(position, expected_version)
         if before is not None:
             self.undo.append(lambda: self.store.put_supply(before))
@@ -208,9 +208,6 @@ class _Reservations:
             self.undo.append(lambda: self.store.put_supply(position.model_copy(update={
                 "on_hand": 0, "receipts": ()})))
         return version
-
-    def positions(self) -> list[SupplyPosition]:
-        return list(self.store._positions.values())
 
     def reserved(self, key: SupplyKey) -> int:
         return self.store.reserved(key)

@@ -19,11 +19,11 @@ from ..context import Totals
 from ..errors import DuplicateOrderError, FieldProblem, OrderValidationError, Severity
 from ..events import OrderCaptured, StockMoved
 from ..fulfilment.audit import Entity, plain
-from ..model import Customer, LineKind, LineStatus, Order, OrderInput, OrderLine, OrderStatus
+from ..model import Customer, LineKind, LineStatus, Order, OrderInput, OrderLine
 from ..ports import LinePromise, LinePromiseStatus, OrderRecord, PricingOutcome
 from ..revisions import Revision
 from ..unit_of_work import UnitOfWork
-from .context import Dependencies, Handling, stock_items
+from .context import Dependencies, Handling, order_status, stock_items
 
 __all__ = ["CaptureResult", "Prepared", "capture_order", "new_order", "prepare", "problems_from_pydantic",
            "with_promises"]
@@ -206,7 +206,8 @@ def _book(h: Handling, prepared: Prepared, reason: str) -> OrderRecord:
     draft = OrderRecord(order, (), prepared.pricing, tuple(promises), prepared.hold_reasons)
     h.reassess_rule_holds(draft, None)
     needs_approval = h.require_approval(draft, None)
-    order = order.model_copy(update={"status": _first_status(order, bool(prepared.hold_reasons), needs_approval)})
+    order = order.model_copy(update={"status": order_status(order, None, held=bool(prepared.hold_reasons),
+                                                             awaiting_approval=needs_approval, sent_back=False)})
     record = OrderRecord(order, (Revision(1, h.now, h.actor, reason, (), order),), prepared.pricing,
                          tuple(promises), prepared.hold_reasons)
     uow.orders.add(record)
@@ -219,13 +220,3 @@ def _book(h: Handling, prepared: Prepared, reason: str) -> OrderRecord:
     h.happened(OrderCaptured(actor=h.actor, at=h.now, order_id=record.order_id))
     h.happened(StockMoved(actor="system:reorder", at=h.now, order_id=record.order_id, items=stock_items([order])))
     return record
-
-
-def _first_status(order: Order, held: bool, needs_approval: bool) -> OrderStatus:
-    if held:
-        return OrderStatus.ON_HOLD
-    if needs_approval:
-        return OrderStatus.AWAITING_APPROVAL
-    if any(line.status == LineStatus.BACKORDERED for line in order.lines):
-        return OrderStatus.BACKORDERED
-    return OrderStatus.BOOKED

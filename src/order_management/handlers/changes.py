@@ -25,7 +25,7 @@ from ..errors import FieldProblem, OrderValidationError, ProcessingConstraintErr
 from ..events import OrderCancelled, OrderRevised, StockMoved
 from ..fulfilment.audit import Entity
 from ..fulfilment.process import Command, Track, cancel_track, replan
-from ..fulfilment.records import Stage
+from ..fulfilment.records import ApprovalStatus, Stage
 from ..model import LineStatus, Order, OrderLine, OrderStatus
 from ..ports import OrderRecord
 from ..revisions import diff
@@ -206,8 +206,6 @@ def cancel_order(cmd: CancelOrder, uow: UnitOfWork, deps: Dependencies) -> Order
             h.save_instance(instance, instance.version, "cancelled")
         pending = h.pending_approval(cmd.order_id)
         if pending is not None:
-            from ..fulfilment.records import ApprovalStatus
-
             h.decide(pending, ApprovalStatus.REJECTED, "order cancelled", "system:cancel")
         h.void_or_refund_all(cmd.order_id, "order cancelled")
         h.happened(OrderCancelled(actor=h.actor, at=h.now, order_id=cmd.order_id, reason=cmd.reason))

@@ -40,7 +40,7 @@ from ..revisions import Revision, diff
 from ..rules import OrderRules
 from ..unit_of_work import UnitOfWork
 
-__all__ = ["Dependencies", "Handling", "OrderBalance"]
+__all__ = ["Dependencies", "Handling", "OrderBalance", "order_status"]
 
 _SHIPPED = (LineStatus.SHIPPED, LineStatus.DELIVERED)
 
@@ -90,6 +90,35 @@ def all_lines_done(order: Order) -> bool:
     """Every line delivered, cancelled or returned in full (services are done when their process is)."""
     return all(line.kind == LineKind.SERVICE or line.status in (LineStatus.DELIVERED, LineStatus.CANCELLED)
                or line.returned_quantity >= line.quantity for line in order.lines)
+
+
+def order_status(order: Order, stage: Stage | None, *, held: bool, awaiting_approval: bool,
+                 sent_back: bool) -> OrderStatus:
+    """Where an order stands: done first, then holds, then approval, then fulfilment progress, then supply.
+
+    >>> from order_management import Order
+    >>> draft = Order(order_id="SO-1", customer_id="C", currency="EUR", lines=[{"line_id": "1", "sku": "X",
+    ...               "quantity": 1, "status": "backordered"}])
+    >>> order_status(draft, None, held=False, awaiting_approval=False, sent_back=False).value
+    'backordered'
+    >>> order_status(draft, None, held=True, awaiting_approval=True, sent_back=False).value
+    'on_hold'
+    """
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED):
+        return order.status
+    if stage == Stage.COMPLETED:  # closed once every line is delivered, cancelled or returned
+        return OrderStatus.CLOSED if all_lines_done(order) else OrderStatus.SHIPPED
+    if held:
+        return OrderStatus.ON_HOLD
+    if awaiting_approval:
+        return OrderStatus.AWAITING_APPROVAL
+    if sent_back or stage == Stage.SENT_BACK:
+        return OrderStatus.ENTERED
+    if stage == Stage.RUNNING:
+        return OrderStatus.SHIPPED if goods_done(order) else OrderStatus.IN_FULFILMENT
+    if any(line.status == LineStatus.BACKORDERED for line in order.lines):
+        return OrderStatus.BACKORDERED
+    return OrderStatus.BOOKED
 
 
 class Handling:
@@ -181,24 +210,11 @@ class Handling:
         """
         record = self.record_of(order_id)
         order = record.order
-        if order.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED):
-            return record
         instance = self.uow.processes.find(order_id)
-        stage = instance.stage if instance else None
-        if stage == Stage.COMPLETED:  # closed once every line is delivered, cancelled or returned
-            status = OrderStatus.CLOSED if all_lines_done(order) else OrderStatus.SHIPPED
-        elif self.active_holds(order_id):
-            status = OrderStatus.ON_HOLD
-        elif self.pending_approval(order_id) is not None:
-            status = OrderStatus.AWAITING_APPROVAL
-        elif stage == Stage.SENT_BACK or self._sent_back_before_fulfilment(order_id, instance):
-            status = OrderStatus.ENTERED
-        elif instance is not None and stage == Stage.RUNNING:
-            status = OrderStatus.SHIPPED if goods_done(order) else OrderStatus.IN_FULFILMENT
-        elif any(line.status == LineStatus.BACKORDERED for line in order.lines):
-            status = OrderStatus.BACKORDERED
-        else:
-            status = OrderStatus.BOOKED
+        status = order_status(order, instance.stage if instance else None,
+                              held=bool(self.active_holds(order_id)),
+                              awaiting_approval=self.pending_approval(order_id) is not None,
+                              sent_back=self._sent_back_before_fulfilment(order_id, instance))
         if status == order.status:
             return record
         saved = self.save_order(record, order.model_copy(update={"status": status}), reason)
@@ -266,7 +282,7 @@ class Handling:
         pending = self.pending_approval(record.order_id)
         if not reasons:
             if pending is not None:  # the change took away what needed approval
-                self._decide(pending, ApprovalStatus.APPROVED, "no longer needed after a change", "system:rules")
+                self.decide(pending, ApprovalStatus.APPROVED, "no longer needed after a change", "system:rules")
             return False
         given = [a for a in self.uow.approvals.for_order(record.order_id) if a.status == ApprovalStatus.APPROVED]
         total = record.pricing.total if record.pricing else Decimal(0)
@@ -276,7 +292,7 @@ class Handling:
         if pending is not None and set(reasons) == set(pending.reasons) and pending.role == role:
             return True
         if pending is not None:
-            self._decide(pending, ApprovalStatus.REJECTED, "superseded by a new approval", "system:rules")
+            self.decide(pending, ApprovalStatus.REJECTED, "superseded by a new approval", "system:rules")
         approval = Approval(self.uow.approvals.next_id("APPR"), record.order_id, record.version, tuple(reasons),
                             role, self.now, total=record.pricing.total if record.pricing else None)
         self.uow.approvals.put(approval.approval_id, record.order_id, approval)
@@ -284,7 +300,7 @@ class Handling:
                      "; ".join(reasons))
         return True
 
-    def _decide(self, approval: Approval, status: ApprovalStatus, note: str, by: str | None = None) -> Approval:
+    def decide(self, approval: Approval, status: ApprovalStatus, note: str, by: str | None = None) -> Approval:
         decided = replace(approval, status=status, decided_by=by or self.actor, decided_at=self.now,
                           note=note or None)
         self.uow.approvals.put(approval.approval_id, approval.order_id, decided)
@@ -292,7 +308,6 @@ class Handling:
                      approval.order_id, note, actor=by)
         return decided
 
-    decide = _decide
 
     def evaluate(self, record: OrderRecord, customer: Customer) -> Evaluation | None:
         """The order's event rules (holds, approvals); a failing rule action raises :class:`RuleActionError`."""
