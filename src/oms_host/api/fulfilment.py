@@ -23,6 +23,7 @@ from order_management.fulfilment import (
     ProcessInstance,
 )
 from order_management.fulfilment.records import ReplenishmentStatus
+from order_management.handlers.context import balance_of
 
 from .bodies import body_of, command_from
 from .security import get_host, requires
@@ -71,7 +72,12 @@ def _late(planned: dt.datetime | None, actual: dt.datetime | None) -> bool:
 def fulfilment_detail(host: Host, order_id: str) -> dict[str, Any]:
     records = host.records
     instance = records.processes.find(order_id)
+    with host.unit_of_work() as uow:  # one transaction: the order and its money read together
+        balance = balance_of(uow.orders.get(order_id), uow.returns.for_order(order_id),
+                             uow.payments.for_order(order_id))
     return {
+        "balance": {"total": plain(balance.total), "credited": plain(balance.credited), "paid": plain(balance.paid),
+                    "outstanding": plain(balance.outstanding)},
         "stage": instance.stage.value if instance else None,
         "tracks": timeline(host.deps.processes, instance) if instance and host.deps.processes else [],
         "alerts": plain(instance.alerts) if instance else [],

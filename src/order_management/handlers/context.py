@@ -33,6 +33,7 @@ from ..fulfilment.jeopardy import LineProjection
 from ..fulfilment.payments import Payment, PaymentGateway, PaymentStatus, captured_net, require
 from ..fulfilment.process import Command, EventType, ProcessCatalogue, StepStatus, Track, activate_from, start_track
 from ..fulfilment.records import Approval, ApprovalStatus, Hold, ProcessInstance, Stage
+from ..fulfilment.returns import ReturnAuthorisation
 from ..model import Customer, LineKind, LineStatus, Order, OrderStatus
 from ..ports import Clock, CustomerDirectory, OrderRecord, Pricer, ProductChecker
 from ..promising import PromisingRules
@@ -40,7 +41,7 @@ from ..revisions import Revision, diff
 from ..rules import OrderRules
 from ..unit_of_work import UnitOfWork
 
-__all__ = ["Dependencies", "Handling", "OrderBalance", "order_status"]
+__all__ = ["Dependencies", "Handling", "OrderBalance", "balance_of", "order_status"]
 
 _SHIPPED = (LineStatus.SHIPPED, LineStatus.DELIVERED)
 
@@ -77,6 +78,15 @@ class OrderBalance:
     def outstanding(self) -> Decimal:
         """Positive: the customer owes; negative: we owe a refund."""
         return self.due - self.paid
+
+
+def balance_of(record: OrderRecord, returns: Iterable[ReturnAuthorisation], payments: list[Payment]) -> OrderBalance:
+    """What the order costs (nothing once cancelled), what its returns credited, and what was paid."""
+    total = record.pricing.total if record.pricing else Decimal(0)
+    if record.order.status == OrderStatus.CANCELLED:
+        total = Decimal(0)
+    credited = sum((r.refund_total for r in returns), Decimal(0))
+    return OrderBalance(total, credited, captured_net(payments))
 
 
 def goods_done(order: Order) -> bool:
@@ -160,12 +170,8 @@ class Handling:
         return pending[-1] if pending else None
 
     def balance(self, order_id: str) -> OrderBalance:
-        record = self.record_of(order_id)
-        total = record.pricing.total if record.pricing else Decimal(0)
-        if record.order.status == OrderStatus.CANCELLED:
-            total = Decimal(0)
-        credited = sum((r.refund_total for r in self.uow.returns.for_order(order_id)), Decimal(0))
-        return OrderBalance(total, credited, captured_net(self.uow.payments.for_order(order_id)))
+        return balance_of(self.record_of(order_id), self.uow.returns.for_order(order_id),
+                          self.uow.payments.for_order(order_id))
 
     # -- recording ---------------------------------------------------------------------------
     def changed(self, entity: Entity, entity_id: str, action: str, before: Any, after: Any,
@@ -202,20 +208,22 @@ class Handling:
                              plain(old.get(line_id)), plain(new.get(line_id)), after.order_id)
 
     # -- status ------------------------------------------------------------------------------
-    def settle_status(self, order_id: str, reason: str) -> OrderRecord:
+    def settle_status(self, order_id: str, reason: str, changed: Order | None = None) -> OrderRecord:
         """The order's status from where it stands: holds, then approval, then fulfilment progress.
 
-        Saved as a new version when it changed; an order that closes records
-        :class:`OrderClosed` (its jeopardy alerts are cleared by the follow-up).
+        ``changed`` is the order with the caller's own changes (lines shipped),
+        saved with its status as one new version. Nothing is saved when nothing
+        changed; an order that closes records :class:`OrderClosed` (its
+        jeopardy alerts are cleared by the follow-up).
         """
         record = self.record_of(order_id)
-        order = record.order
+        order = changed or record.order
         instance = self.uow.processes.find(order_id)
         status = order_status(order, instance.stage if instance else None,
                               held=bool(self.active_holds(order_id)),
                               awaiting_approval=self.pending_approval(order_id) is not None,
                               sent_back=self._sent_back_before_fulfilment(order_id, instance))
-        if status == order.status:
+        if status == order.status and order == record.order:
             return record
         saved = self.save_order(record, order.model_copy(update={"status": status}), reason)
         if status == OrderStatus.CLOSED:

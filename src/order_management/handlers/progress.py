@@ -186,10 +186,9 @@ def _reflect_lines(h: Handling, instance: ProcessInstance, event: FulfilmentEven
         lines.append(line)
     after = order.model_copy(update={"lines": tuple(lines)})
     if after != order:
-        h.save_order(record, after, event.type.value)
         h.happened(StockMoved(actor="system:reorder", at=h.now, order_id=order.order_id,
                               items=stock_items([after])))
-    h.settle_status(order.order_id, event.type.value)
+    h.settle_status(order.order_id, event.type.value, after)  # lines and status: one new version
 
 
 def _collect_on_delivery(h: Handling, event: FulfilmentEvent) -> None:

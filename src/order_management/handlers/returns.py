@@ -117,8 +117,7 @@ def receive_return(cmd: ReceiveReturn, uow: UnitOfWork, deps: Dependencies) -> R
             after = order.model_copy(update={"lines": tuple(
                 line.model_copy(update={"returned_quantity": line.returned_quantity + came_back[line.line_id]})
                 if line.line_id in came_back else line for line in order.lines)})
-            record = h.save_order(record, after, f"return {cmd.rma_id} received")
-            record = h.settle_status(rma.order_id, f"return {cmd.rma_id} received")
+            record = h.settle_status(rma.order_id, f"return {cmd.rma_id} received", after)
         h.changed(Entity.RETURN, cmd.rma_id, "received", plain(rma), plain(received), rma.order_id)
         if exchanges:
             new_lines: list[dict[str, Any]] = [line.model_dump(include=set(_INPUT_FIELDS))
