@@ -42,7 +42,12 @@ T = TypeVar("T")
 
 
 class UnitOfWork(Protocol):
-    """A transaction over orders, reservations, fulfilment records, payments and the audit trail."""
+    """A transaction over orders, reservations, fulfilment records, payments and the audit trail.
+
+    Writes happen inside ``with uow:`` only. Before it, the repositories may be
+    read (committed state, taking no lock): a capture looks up an import key
+    that way before it prices anything.
+    """
 
     @property
     def orders(self) -> OrderRepository: ...

@@ -66,8 +66,11 @@ def evaluation_error(
     """
     # a missing-value error comes from an absent key; any other (a function given
     # None) from a None value: name a path of the matching kind
-    absent = isinstance(exc, MissingValueError)
-    missing = [p for p in sorted(reads) if _value_at(env, p) is (_ABSENT if absent else None)]
+    if isinstance(exc, MissingValueError) and exc.missing:  # the rule language named the None values itself
+        missing = sorted(exc.missing)
+    else:
+        absent = isinstance(exc, MissingValueError)
+        missing = [p for p in sorted(reads) if _value_at(env, p) is (_ABSENT if absent else None)]
     if missing:
         path = missing[0]
         return PricingEvaluationError(

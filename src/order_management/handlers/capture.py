@@ -172,9 +172,8 @@ def capture_order(cmd: CaptureOrder, uow: UnitOfWork, deps: Dependencies) -> Cap
     external reference) is returned as it was, not created again.
     """
     draft = cmd.order
-    if draft.source_system and draft.external_ref:
-        with uow:
-            existing = uow.orders.find_by_external_ref(draft.source_system, draft.external_ref)
+    if draft.source_system and draft.external_ref:  # a read before the unit begins: no lock, no transaction
+        existing = uow.orders.find_by_external_ref(draft.source_system, draft.external_ref)
         if existing is not None:
             return CaptureResult(existing, created=False)
     order = new_order(draft, uow.orders.next_order_id())
@@ -186,8 +185,7 @@ def capture_order(cmd: CaptureOrder, uow: UnitOfWork, deps: Dependencies) -> Cap
     except DuplicateOrderError:  # the same import was captured concurrently: the stored one stands
         if not (draft.source_system and draft.external_ref):
             raise
-        with uow:
-            existing = uow.orders.find_by_external_ref(draft.source_system, draft.external_ref)
+        existing = uow.orders.find_by_external_ref(draft.source_system, draft.external_ref)
         if existing is None:
             raise
         return CaptureResult(existing, created=False)
