@@ -28,7 +28,16 @@ from decimal import Decimal
 from .. import promising as pr
 from .errors import FulfilmentError
 
-__all__ = ["SupplyStockLevels"]
+__all__ = ["SupplyStockLevels", "available_in"]
+
+
+def available_in(snapshot: pr.AvailabilitySnapshot, key: pr.SupplyKey) -> Decimal:
+    """The inventory position of ``key`` in ``snapshot``: supply less safety stock and commitments."""
+    position = snapshot.position(key)
+    if position is None:
+        return Decimal(0)
+    committed = sum(c.quantity for c in snapshot.commitments.get(key, ()))
+    return Decimal(position.total_supply - position.safety_stock - committed)
 
 
 class SupplyStockLevels:
@@ -37,12 +46,7 @@ class SupplyStockLevels:
         self.attempts = attempts
 
     def available(self, sku: str, location: str) -> Decimal:
-        snapshot = self.store.snapshot([sku])
-        position = snapshot.position((sku, location))
-        if position is None:
-            return Decimal(0)
-        committed = sum(c.quantity for c in snapshot.commitments.get((sku, location), ()))
-        return Decimal(position.total_supply - position.safety_stock - committed)
+        return available_in(self.store.snapshot([sku]), (sku, location))
 
     def restock(self, sku: str, location: str, quantity: Decimal) -> None:
         if quantity != quantity.to_integral_value() or quantity < 0:

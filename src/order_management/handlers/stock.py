@@ -24,7 +24,7 @@ from ..fulfilment.errors import RuleActionError
 from ..fulfilment.event_rules import FactType, Priority, RuleSection
 from ..fulfilment.jeopardy import LineProjection, project_lines, reconcile
 from ..fulfilment.records import JeopardyAlert, ReplenishmentRequest, ReplenishmentStatus, Stage
-from ..fulfilment.stock import SupplyStockLevels
+from ..fulfilment.stock import available_in
 from ..model import Customer
 from ..promising import SupplyPosition
 from ..unit_of_work import UnitOfWork
@@ -43,28 +43,35 @@ class JeopardyReport:
 
 
 def check_reorder(cmd: CheckReorder, uow: UnitOfWork, deps: Dependencies) -> list[ReplenishmentRequest]:
-    """Ask the reorder points about ``items`` (sku, location); one open request per item at most."""
+    """Ask the reorder points about ``items`` (sku, location); one open request per item at most.
+
+    Stock is read and the rules asked before the unit of work begins: most
+    checks fire nothing, and then nothing is locked or written.
+    """
     if deps.event_rules is None:
         return []
     watched = reorder_points(deps.event_rules)
     items = [item for item in dict.fromkeys(cmd.items) if item in watched]
     if not items:  # no reorder point watches these: nothing to ask the engine
         return []
+    snapshot = uow.reservations.snapshot({sku for sku, _ in items})
+    facts = []
+    for sku, location in items:
+        available = available_in(snapshot, (sku, location))
+        facts.append({"type": FactType.STOCK.value, "sku": sku, "location": location,
+                      "available": int(available.to_integral_value(rounding="ROUND_FLOOR")),
+                      "_available": str(available)})
+    evaluation = deps.event_rules.evaluate("stock", facts)
+    evaluation.raise_for_errors()
+    firings = fired(evaluation, RuleSection.REORDER)
+    if not firings:
+        return []
     with uow:
         h = Handling(uow, deps, cmd.actor)
-        levels = SupplyStockLevels(uow.reservations)
-        facts = []
-        for sku, location in items:
-            available = levels.available(sku, location)
-            facts.append({"type": FactType.STOCK.value, "sku": sku, "location": location,
-                          "available": int(available.to_integral_value(rounding="ROUND_FLOOR")),
-                          "_available": str(available)})
-        evaluation = deps.event_rules.evaluate("stock", facts)
-        evaluation.raise_for_errors()
         created = []
         open_requests = {(r.sku, r.location) for r in uow.replenishments.all()
                          if r.status == ReplenishmentStatus.OPEN}
-        for firing in fired(evaluation, RuleSection.REORDER):
+        for firing in firings:
             payload = firing.rule.payload
             key = (payload["sku"], payload["location"])
             if key in open_requests:
