@@ -11,6 +11,7 @@ from oms_host.host import Host, open_host
 from .errors import install_error_handlers
 from .fulfilment import router as fulfilment_router
 from .routes import router
+from .session import router as session_router
 
 __all__ = ["create_app"]
 
@@ -25,6 +26,7 @@ def create_app(host: Host | None = None, *, database_url: str | None = None, wit
     app.state.users = Users(host.db)
     app.state.configurators = Configurators(host.bundle)
     install_error_handlers(app)
+    app.include_router(session_router)
     app.include_router(router)
     app.include_router(fulfilment_router)
     if with_ui:

@@ -39,7 +39,7 @@ from order_management import (
 from order_management.handlers import problems_from_pydantic
 
 from .bodies import body_of, command_from
-from .security import get_host, get_users, requires
+from .security import get_host, requires
 from .serialise import plain, record_detail
 
 __all__ = ["router"]
@@ -89,11 +89,6 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
-class Login(BaseModel):
-    username: str = Field(min_length=1)
-    password: str = Field(min_length=1)
-
-
 class Decision(BaseModel):
     note: str = ""
 
@@ -120,26 +115,6 @@ def stamp_discounts(data: dict[str, Any], user: User) -> dict[str, Any]:
         data["lines"] = [{**line, "manual_discounts": stamp(line["manual_discounts"])}
                          if isinstance(line, dict) and "manual_discounts" in line else line for line in data["lines"]]
     return data
-
-
-# -- sessions --------------------------------------------------------------------------------------------
-@router.post("/session", tags=["auth"], summary="Log in; returns a bearer token (also set as a cookie)")
-def login(credentials: Login, host: HostDep, users=Depends(get_users)) -> JSONResponse:  # noqa: B008
-    if users.locked_out(credentials.username):
-        raise HTTPException(429, "too many failed log-ins for this name; try again in a few minutes")
-    user = users.authenticate(credentials.username, credentials.password)
-    if user is None:
-        raise HTTPException(401, "unknown user or wrong password")
-    token = users.open_session(user, host.clock.now())
-    response = JSONResponse({"token": token, "username": user.username, "role": user.role.value})
-    response.set_cookie("tarif_session", token, httponly=True, samesite="lax")
-    return response
-
-
-@router.get("/me", tags=["auth"])
-def me(user: Viewer) -> dict[str, Any]:
-    return {"username": user.username, "display_name": user.display_name, "role": user.role.value,
-            "via_token": user.via_token}
 
 
 # -- pricing and availability ---------------------------------------------------------------------------
