@@ -24,7 +24,7 @@ from .expression import CompiledExpression, compile_expression
 from .schema import Schema, suggest
 from .source import Location
 from .types import Type
-from .yaml_source import Path, YamlDocument, load_yaml
+from .yaml_source import MAX_FILE_BYTES, Path, YamlDocument, decode_source, load_yaml
 
 __all__ = [
     "CompileContext",
@@ -38,6 +38,10 @@ __all__ = [
     "load_ruleset_dir",
     "load_rulesets",
 ]
+
+
+_UNEXPECTED = (ValueError, TypeError, LookupError, ArithmeticError, RecursionError)
+"""What a kind's compile or link step may raise by mistake; reported as a problem of the file."""
 
 
 class Severity(enum.StrEnum):
@@ -311,8 +315,14 @@ def _model_of(annotation: Any) -> Any:
 
 
 def _load_one(
-    file: str, text: str, kinds: Mapping[str, RulesetKind]
+    file: str, source: str | bytes, kinds: Mapping[str, RulesetKind]
 ) -> tuple[LoadedRuleset | None, list[Problem]]:
+    if isinstance(source, bytes):
+        text, yaml_problems = decode_source(source, file)
+        if text is None:
+            return None, [Problem.at(p.location, p.message, hint=p.hint) for p in yaml_problems]
+    else:
+        text = source
     document, yaml_problems = load_yaml(text, file)
     if document is None:
         return None, [Problem.at(p.location, p.message, hint=p.hint) for p in yaml_problems]
@@ -338,15 +348,21 @@ def _load_one(
     except RuleLanguageError as exc:
         context.report(exc, ())
         artefact = None
+    except _UNEXPECTED as exc:  # a defect the kind did not foresee: still a located problem, never a crash
+        context.error((), f"this file could not be compiled: {type(exc).__name__}: {exc}")
+        artefact = None
     if context.has_errors:
         return None, context.problems
     return LoadedRuleset(model, artefact, file, document), context.problems
 
 
-def load_rulesets(sources: Iterable[tuple[str, str]], kinds: Iterable[RulesetKind]) -> RulesetBundle:
+def load_rulesets(sources: Iterable[tuple[str, str | bytes]], kinds: Iterable[RulesetKind]) -> RulesetBundle:
     """Load ``(file name, text)`` pairs; raise :class:`RulesetLoadError` listing every problem.
 
-    Pure: the caller reads the files (see :func:`load_ruleset_dir`).
+    The text may be given as bytes, as :func:`read_sources` does: it is then
+    decoded here, so a file that is not UTF-8 or too large is one more located
+    problem rather than an exception. Pure: the caller reads the files (see
+    :func:`load_ruleset_dir`).
     """
     registry = _registry(kinds)
     problems: list[Problem] = []
@@ -361,7 +377,11 @@ def load_rulesets(sources: Iterable[tuple[str, str]], kinds: Iterable[RulesetKin
     for kind in registry.values():
         members = [r for r in loaded if r.kind == kind.name]
         if kind.link is not None and members:
-            kind.link(members, link)
+            try:
+                kind.link(members, link)
+            except _UNEXPECTED as exc:
+                link.error(members[0], (), f"the `{kind.name}` files could not be checked together: "
+                                           f"{type(exc).__name__}: {exc}")
     problems.extend(link.problems)
     errors = [p for p in problems if p.severity == Severity.ERROR]
     if errors:
@@ -404,8 +424,14 @@ def _periods_overlap(a: RulesetHeader, b: RulesetHeader) -> bool:
     return lo <= hi
 
 
-def read_sources(directory: str | FilePath) -> list[tuple[str, str]]:
-    """Every ``*.yaml``/``*.yml`` file below ``directory``, sorted, as (path, text)."""
+def read_sources(directory: str | FilePath) -> list[tuple[str, bytes]]:
+    """Every ``*.yaml``/``*.yml`` file below ``directory``, sorted, as (path, bytes).
+
+    Files are read as bytes and decoded by :func:`load_rulesets`, which
+    reports a file that is not UTF-8 at the line and byte where decoding
+    failed. At most one byte past :data:`~rule_language.yaml_source.MAX_FILE_BYTES`
+    is read from each file, so an oversized file is refused without being read whole.
+    """
     root = FilePath(directory)
     if root.is_file():
         files = [root]
@@ -413,7 +439,12 @@ def read_sources(directory: str | FilePath) -> list[tuple[str, str]]:
         files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     else:
         raise FileNotFoundError(f"no such file or folder: {directory}")
-    return [(str(p), p.read_text(encoding="utf-8")) for p in files]
+    return [(str(p), _read_bounded(p)) for p in files]
+
+
+def _read_bounded(path: FilePath) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)
 
 
 def load_ruleset_dir(directory: str | FilePath, kinds: Iterable[RulesetKind]) -> RulesetBundle:

@@ -6,6 +6,14 @@ become ``Decimal`` (money must never pass through a float), duplicate keys are
 errors instead of silently overwriting, and every value's path maps to its
 line and column. For a string, :func:`origin_of` maps each character back to
 the file, so an error inside a multi-line expression points at the right spot.
+
+A ruleset file is untrusted input (it arrives at server start and on reload),
+so reading one is bounded before anything is built: at most
+:data:`MAX_FILE_BYTES` bytes, valid UTF-8, at most :data:`MAX_NODES` values
+nested at most :data:`MAX_NESTING` deep, no aliases (``*name``: a few hundred
+bytes of aliases can expand to billions of values), numbers of at most
+:data:`MAX_NUMBER_DIGITS` digits. A first pass over the parser's events checks
+all of this, so a hostile file costs no more than reading it once.
 """
 
 from __future__ import annotations
@@ -19,13 +27,31 @@ import yaml
 
 from .source import Location, Origin
 
-__all__ = ["YamlDocument", "YamlProblem", "load_yaml"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_NESTING",
+    "MAX_NODES",
+    "MAX_NUMBER_DIGITS",
+    "YamlDocument",
+    "YamlProblem",
+    "decode_source",
+    "load_yaml",
+]
 
 Path = tuple[str | int, ...]
 
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
-_MAX_BYTES = 5_000_000
+
+MAX_FILE_BYTES = 1_000_000
+"""The largest ruleset file read, in bytes (the largest sample file is 8 kB)."""
+MAX_NODES = 20_000
+"""The most values (scalars, lists, mappings) one file may hold (the largest sample has 853)."""
+MAX_NESTING = 100
+"""How deep lists and mappings may nest in one file."""
+MAX_NUMBER_DIGITS = 40
+"""The most digits a number may have, and the largest power of ten it may be written with."""
+_MAX_ALIAS_PROBLEMS = 20
 _PLAIN_TAGS = frozenset(_TAG + name for name in
                         ("map", "seq", "str", "null", "bool", "int", "float", "timestamp"))
 
@@ -127,8 +153,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path, depth: int = 0) -> Any:
         self.document.nodes[path] = node
-        if depth > 100:
-            self.problem(node, "the document is nested too deeply")
+        if depth > MAX_NESTING:
+            self.problem(node, f"lists and mappings nested deeper than {MAX_NESTING} levels")
             return None
         if node.tag not in _PLAIN_TAGS:
             self.problem(node, f"unsupported YAML tag {node.tag!r}",
@@ -166,18 +192,35 @@ class _Builder:
         if tag == _TAG + "bool":
             return value.lower() in ("true", "yes", "on")
         if tag == _TAG + "int":
-            return _construct(node, "int")
+            if sum(char.isdigit() for char in value) > MAX_NUMBER_DIGITS:
+                self.problem(node, f"number longer than {MAX_NUMBER_DIGITS} digits: {_clip(value)}")
+                return None
+            try:
+                return _construct(node, "int")
+            except ValueError:
+                self.problem(node, f"not an integer: {_clip(value)}")
+                return None
         if tag == _TAG + "float":
             try:
                 number = Decimal(value.replace("_", ""))
             except InvalidOperation:
                 number = None
             if number is None or not number.is_finite():
-                self.problem(node, f"not a finite decimal number: {value!r}")
+                self.problem(node, f"not a finite decimal number: {_clip(value)}")
+                return None
+            if len(number.as_tuple().digits) > MAX_NUMBER_DIGITS or abs(number.adjusted()) > MAX_NUMBER_DIGITS:
+                self.problem(node, f"number out of range: {_clip(value)}",
+                             hint=f"numbers have at most {MAX_NUMBER_DIGITS} digits and "
+                                  f"lie between 1e-{MAX_NUMBER_DIGITS} and 1e{MAX_NUMBER_DIGITS}")
                 return None
             return number
         if tag == _TAG + "timestamp":
-            stamp = _construct(node, "timestamp")
+            try:
+                stamp = _construct(node, "timestamp")
+            except ValueError as exc:
+                self.problem(node, f"not a valid date: {_clip(value)} ({exc})",
+                             hint="write dates as YYYY-MM-DD")
+                return None
             if isinstance(stamp, dt.datetime) and stamp.tzinfo is None:
                 self.problem(node, f"date-time without a time zone: {value!r}",
                              hint="add an offset such as +00:00, or give a date only")
@@ -188,19 +231,108 @@ class _Builder:
         return None
 
 
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
 def _construct(node: yaml.ScalarNode, kind: str) -> Any:
-    constructor = yaml.SafeLoader("")
-    method = getattr(constructor, f"construct_yaml_{kind}")
+    method = getattr(_CONSTRUCTOR, f"construct_yaml_{kind}")
     return method(node)
 
 
-def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[YamlProblem]]:
-    """Parse one YAML document; returns the document or the problems found."""
-    if len(text.encode("utf-8", "surrogatepass")) > _MAX_BYTES:
-        return None, [YamlProblem(Location(file, 1, 1), "file larger than 5 MB")]
+def _clip(value: str, width: int = 60) -> str:
+    return repr(value if len(value) <= width else value[:width] + "…")
+
+
+def _line_and_column(data: bytes | str, offset: int) -> tuple[int, int]:
+    """1-based line and column of ``offset`` (columns count characters; bytes for undecodable input)."""
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    line = data.count(newline, 0, offset) + 1  # type: ignore[arg-type]
+    start = data.rfind(newline, 0, offset) + 1  # type: ignore[arg-type]
+    if isinstance(data, bytes):
+        return line, len(data[start:offset].decode("utf-8", "replace")) + 1
+    return line, offset - start + 1
+
+
+def decode_source(data: bytes, file: str) -> tuple[str | None, list[YamlProblem]]:
+    """The text of a ruleset file read as bytes: UTF-8, at most :data:`MAX_FILE_BYTES`.
+
+    A byte sequence that is not UTF-8 is reported at its line and column,
+    with its byte offset:
+
+    >>> decode_source(b"kind: formulas\\nname: caf\\xe9\\n", "f.yaml")[1][0].message
+    'not UTF-8: byte 0xe9 at byte offset 24 cannot be decoded'
+    """
+    if len(data) > MAX_FILE_BYTES:
+        return None, [_too_large(file)]
     try:
-        root = yaml.compose(text, Loader=_SAFE_LOADER)
-    except yaml.MarkedYAMLError as exc:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line, column = _line_and_column(data, exc.start)
+        return None, [YamlProblem(
+            Location(file, line, column),
+            f"not UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start} cannot be decoded",
+            hint="save the file as UTF-8")]
+
+
+def _too_large(file: str) -> YamlProblem:
+    return YamlProblem(Location(file, 1, 1), f"file larger than {MAX_FILE_BYTES:,} bytes",
+                       hint="split it into several ruleset files")
+
+
+def _bounds_problems(text: str, file: str) -> list[YamlProblem]:
+    """Aliases, too many values, too deep nesting: found in one pass over the parser's events.
+
+    Nothing is composed here, so an alias bomb or a huge document costs one
+    read; the pass stops at the first budget exceeded.
+    """
+    problems: list[YamlProblem] = []
+    nodes = depth = aliases = 0
+    more_from = Location(file, 1, 1)
+    for event in yaml.parse(text, Loader=_SAFE_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            mark = event.start_mark
+            if aliases <= _MAX_ALIAS_PROBLEMS:
+                problems.append(YamlProblem(
+                    Location(file, mark.line + 1, mark.column + 1),
+                    f"YAML aliases (`*{event.anchor}`) are not supported",
+                    hint=None if aliases > 1 else "write the value out; rulesets should read on their own"))
+            elif aliases == _MAX_ALIAS_PROBLEMS + 1:
+                more_from = Location(file, mark.line + 1, mark.column + 1)
+            continue
+        if isinstance(event, yaml.ScalarEvent | yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            nodes += 1
+            if nodes > MAX_NODES:
+                mark = event.start_mark
+                problems.append(YamlProblem(
+                    Location(file, mark.line + 1, mark.column + 1),
+                    f"more than {MAX_NODES:,} values in one file",
+                    hint="split it into several ruleset files"))
+                break
+        if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                mark = event.start_mark
+                problems.append(YamlProblem(
+                    Location(file, mark.line + 1, mark.column + 1),
+                    f"lists and mappings nested deeper than {MAX_NESTING} levels"))
+                break
+        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+            depth -= 1
+    if aliases > _MAX_ALIAS_PROBLEMS:
+        problems.append(YamlProblem(more_from, f"and {aliases - _MAX_ALIAS_PROBLEMS} more YAML alias(es) "
+                                               "from here on, not listed one by one"))
+    return problems
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, file: str) -> YamlProblem:
+    """A located problem for a YAML reader, scanner, parser or composer error."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line, column = _line_and_column(text, exc.position)
+        return YamlProblem(Location(file, line, column),
+                           f"invalid YAML: character {exc.character!r} is not allowed in a YAML file",
+                           hint="remove control characters; use a tab or newline only as whitespace")
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark is not None and (mark is None or mark.index >= len(text.rstrip())):
             # Noticed only at the end of the file (an unclosed bracket or quote):
@@ -208,9 +340,25 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[YamlProbl
             mark = exc.context_mark
         location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
         message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
-        return None, [YamlProblem(location, f"invalid YAML: {message}")]
+        return YamlProblem(location, f"invalid YAML: {message}")
+    return YamlProblem(Location(file, 1, 1), f"invalid YAML: {exc}")
+
+
+def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[YamlProblem]]:
+    """Parse one YAML document; returns the document or the problems found (each located).
+
+    >>> load_yaml("a: &x [1]\\nb: *x\\n", "f.yaml")[1][0].message
+    'YAML aliases (`*x`) are not supported'
+    """
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        return None, [_too_large(file)]
+    try:
+        problems = _bounds_problems(text, file)
+        if problems:
+            return None, problems
+        root = yaml.compose(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
-        return None, [YamlProblem(Location(file, 1, 1), f"invalid YAML: {exc}")]
+        return None, [_yaml_error(exc, text, file)]
     if root is None:
         return None, [YamlProblem(Location(file, 1, 1), "the file is empty")]
     document = YamlDocument(file, text, None)
