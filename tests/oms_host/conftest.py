@@ -119,3 +119,16 @@ RULESETS = Path(__file__).resolve().parents[2] / "rulesets"
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
+
+
+def browser_like(client):
+    """``client`` sending what the desk's own pages send: its origin and this browser's CSRF token.
+
+    Any first response sets the CSRF cookie; the token then goes in the
+    ``X-CSRF-Token`` header of every request (forms accept it there too).
+    """
+    from oms_host.api.security import CSRF_COOKIE, CSRF_HEADER
+
+    client.get("/api/me")
+    client.headers.update({"Origin": str(client.base_url).rstrip("/"), CSRF_HEADER: client.cookies[CSRF_COOKIE]})
+    return client

@@ -13,7 +13,7 @@ from oms_host.api import create_app
 from oms_host.auth import Role, Users
 from oms_host.host import open_host
 from oms_host.storage.schema import orders, promise_reservations
-from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY
+from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY, browser_like
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # tests need no real cost
 PASSWORDS = {"anna": ("anna-pw", Role.ORDER_DESK), "bob": ("bob-pw", Role.ORDER_DESK),
@@ -39,7 +39,7 @@ def api(db, bundle, clock):
         users.add(name, password, role)
     app = create_app(host, with_ui=False)
     app.state.users = users
-    client = TestClient(app)
+    client = browser_like(TestClient(app))
     client.tokens = {name: client.post("/api/session", json={"username": name, "password": pw}).json()["token"]
                      for name, (pw, _) in PASSWORDS.items()}
     client.cookies.clear()  # each request below says who it is

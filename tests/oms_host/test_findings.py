@@ -25,7 +25,7 @@ from order_management.fulfilment import GatewayResult
 from order_management.fulfilment.returns import unit_refunds
 from order_management.promising import SupplyPosition
 from rule_language import load_ruleset_dir
-from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY, empty
+from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY, browser_like, empty
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 USERS = {"anna": Role.ORDER_DESK, "bob": Role.ORDER_DESK, "vera": Role.APPROVER, "paul": Role.PRICING_ADMIN,
@@ -49,7 +49,7 @@ def client_for(db, rulesets, clock, supply=SUPPLY, with_ui=False) -> TestClient:
         users.add(name, f"{name}-pw", role)
     app = create_app(host, with_ui=with_ui)
     app.state.users = users
-    client = TestClient(app)
+    client = browser_like(TestClient(app))
     client.host = host
     client.as_ = {name: {"Authorization": f"Bearer {users.issue_token(name, role, clock.now())}"}
                   for name, role in USERS.items()}

@@ -13,7 +13,7 @@ from oms_host.auth import Users
 from oms_host.demo import DEMO_USERS, ensure_demo_users, seed_demo
 from oms_host.host import open_host
 from order_management import FixedClock
-from tests.oms_host.conftest import NOW, RULESETS, empty
+from tests.oms_host.conftest import NOW, RULESETS, browser_like, empty
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -43,7 +43,7 @@ def seeded(migrated, bundle):
 def desk(seeded):
     """A logged-out, browser-like client of the seeded app."""
     host, app = seeded
-    client = TestClient(app)
+    client = browser_like(TestClient(app))
     client.host = host
     return client
 

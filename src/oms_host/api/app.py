@@ -11,13 +11,20 @@ from oms_host.host import Host, open_host
 from .errors import install_error_handlers
 from .fulfilment import router as fulfilment_router
 from .routes import router
+from .security import SecuritySettings, install_browser_defences
 from .session import router as session_router
 
 __all__ = ["create_app"]
 
 
-def create_app(host: Host | None = None, *, database_url: str | None = None, with_ui: bool = True) -> FastAPI:
-    """The app over ``host`` (or a host opened on ``database_url``, migrated)."""
+def create_app(host: Host | None = None, *, database_url: str | None = None, with_ui: bool = True,
+               security: SecuritySettings | None = None) -> FastAPI:
+    """The app over ``host`` (or a host opened on ``database_url``, migrated).
+
+    ``security``: cookie and origin settings (default: from the environment,
+    :meth:`SecuritySettings.from_env`); every request passes the CSRF checks of
+    :mod:`oms_host.api.security`.
+    """
     host = host or open_host(database_url)
     app = FastAPI(title="Tarif OMS", version="0.1.0",
                   description="Reference order management host app on the Tarif library: configure, price, "
@@ -26,6 +33,7 @@ def create_app(host: Host | None = None, *, database_url: str | None = None, wit
     app.state.users = Users(host.db)
     app.state.configurators = Configurators(host.bundle)
     install_error_handlers(app)
+    install_browser_defences(app, security)
     app.include_router(session_router)
     app.include_router(router)
     app.include_router(fulfilment_router)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from oms_host.auth import Action, User
 from oms_host.host import Host
 
-from .security import SESSION_COOKIE, get_host, get_users, requires
+from .security import SESSION_COOKIE, get_host, get_users, requires, set_cookie
 
 __all__ = ["router"]
 
@@ -26,7 +26,7 @@ class Login(BaseModel):
 
 
 @router.post("/session", summary="Log in; returns a bearer token (also set as a cookie)")
-def login(credentials: Login, host: HostDep, users=Depends(get_users)) -> JSONResponse:  # noqa: B008
+def login(request: Request, credentials: Login, host: HostDep, users=Depends(get_users)) -> JSONResponse:  # noqa: B008
     if users.locked_out(credentials.username):
         raise HTTPException(429, "too many failed log-ins for this name; try again in a few minutes")
     user = users.authenticate(credentials.username, credentials.password)
@@ -34,7 +34,7 @@ def login(credentials: Login, host: HostDep, users=Depends(get_users)) -> JSONRe
         raise HTTPException(401, "unknown user or wrong password")
     token = users.open_session(user, host.clock.now())
     response = JSONResponse({"token": token, "username": user.username, "role": user.role.value})
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax")
+    set_cookie(response, request, SESSION_COOKIE, token)
     return response
 
 

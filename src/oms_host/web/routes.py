@@ -15,11 +15,13 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from oms_host.api.fulfilment import fulfilment_detail, open_alerts
 from oms_host.api.routes import categories
-from oms_host.api.security import SESSION_COOKIE, optional_user
+from oms_host.api.security import CSRF_FIELD, SESSION_COOKIE, optional_user, set_cookie
 from oms_host.api.serialise import record_detail
 from oms_host.auth import APPROVAL_ROLES, Action, User
 from oms_host.configure import Configurators
@@ -38,6 +40,25 @@ _HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 LANG_COOKIE = "tarif_lang"
+
+
+@pass_context
+def csrf_token(context: Any) -> str:
+    """This browser's CSRF token (set by :class:`oms_host.api.security.BrowserDefences`)."""
+    token = getattr(context["request"].state, "csrf_token", None)
+    if not token:
+        raise RuntimeError("the page needs the CSRF middleware: build the app with oms_host.api.create_app "
+                           "or call oms_host.api.security.install_browser_defences")
+    return str(token)
+
+
+@pass_context
+def csrf_field(context: Any) -> Markup:
+    """The hidden field every POST form of the desk carries (``{{ csrf_field() }}``)."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token(context))
+
+
+templates.env.globals.update(csrf_token=csrf_token, csrf_field=csrf_field)
 
 class LoginRequired(Exception):
     """The page needs a logged-in user: the handler redirects to the login page."""
@@ -66,7 +87,7 @@ def _page(request: Request, name: str, user: User | None, status: int = 200, **c
         "user": user, "t": t, "_": t, "languages": LANGUAGES, "Action": Action,
         "flash": request.query_params.get("flash"), **context}, status_code=status)
     if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, request.query_params["lang"], samesite="lax")
+        set_cookie(response, request, LANG_COOKIE, request.query_params["lang"])
     return response
 
 
@@ -92,7 +113,7 @@ def login(request: Request, username: str = Form(...), password: str = Form(...)
     if user is None:
         return _page(request, "login.html", None, status=401, error=True, username=username)
     response = RedirectResponse("/orders", status_code=303)
-    response.set_cookie(SESSION_COOKIE, users.open_session(user, host.clock.now()), httponly=True, samesite="lax")
+    set_cookie(response, request, SESSION_COOKIE, users.open_session(user, host.clock.now()))
     return response
 
 

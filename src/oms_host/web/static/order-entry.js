@@ -113,8 +113,11 @@
     });
   }
 
+  // Every call carries the page's CSRF token: the API refuses a cookie-authenticated change without it.
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+
   async function post(url, body) {
-    const response = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
+    const response = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
                                        body: JSON.stringify(body), credentials: "same-origin"});
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }

@@ -1,0 +1,223 @@
+"""The host's browser-facing defences: CSRF on cookie-authenticated changes, security headers, cookies."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from oms_host.api import create_app
+from oms_host.api.security import CSRF_COOKIE, CSRF_HEADER, SecuritySettings
+from oms_host.auth import Role, Users
+from oms_host.host import open_host
+from order_management import FixedClock
+from tests.oms_host.conftest import CUSTOMERS, NOW, RULESETS, SUPPLY
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+OWN = "http://testserver"
+EVIL = "https://evil.example"
+TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "oms_host" / "web" / "templates"
+DRAFT = {"customer_id": "C-100", "currency": "EUR",
+         "lines": [{"line_id": "1", "sku": "HELMET-AERO", "quantity": "1"}]}
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory):
+    host = open_host(f"sqlite:///{tmp_path_factory.mktemp('security') / 'tarif.sqlite3'}", RULESETS,
+                     clock=FixedClock(NOW))
+    host.customers.put_many(CUSTOMERS)
+    host.put_supply(SUPPLY)
+    yield host
+    host.close()
+
+
+def app_for(host, security: SecuritySettings | None = None):
+    app = create_app(host, security=security or SecuritySettings())
+    users = Users(host.db, hasher=FAST_HASHER)
+    users.add("anna", "anna-pw", Role.ORDER_DESK)
+    app.state.users = users
+    return app
+
+
+@pytest.fixture
+def app(host):
+    return app_for(host)
+
+
+@pytest.fixture
+def bearer(app, host) -> dict[str, str]:
+    return {"Authorization": f"Bearer {app.state.users.issue_token('shop', Role.ORDER_DESK, host.clock.now())}"}
+
+
+@pytest.fixture
+def browser(app) -> TestClient:
+    """A browser logged in as anna through the log-in form; ``browser.token`` is its CSRF token."""
+    client = TestClient(app)
+    client.get("/login")
+    client.token = client.cookies[CSRF_COOKIE]
+    response = client.post("/login", data={"username": "anna", "password": "anna-pw", "csrf_token": client.token},
+                           headers={"Origin": OWN}, follow_redirects=False)
+    assert response.status_code == 303
+    return client
+
+
+def new_order(client: TestClient, bearer: dict[str, str]) -> str:
+    response = client.post("/api/orders", json=DRAFT, headers=bearer)
+    assert response.status_code == 201, response.text
+    return response.json()["order"]["order_id"]
+
+
+def status_of(client: TestClient, order_id: str, bearer: dict[str, str]) -> str:
+    return client.get(f"/api/orders/{order_id}", headers=bearer).json()["order"]["status"]
+
+
+def order_count(client: TestClient, bearer: dict[str, str]) -> int:
+    return client.get("/api/orders", headers=bearer).json()["total"]
+
+
+# -- CSRF: web forms ----------------------------------------------------------------------------------------
+def test_a_foreign_form_without_a_token_cannot_cancel_an_order(browser, bearer) -> None:
+    order_id = new_order(browser, bearer)
+    refused = browser.post(f"/orders/{order_id}/action", data={"action": "cancel"}, headers={"Origin": EVIL},
+                           follow_redirects=False)
+    assert refused.status_code == 403
+    assert "refused" in refused.text and "evil.example" in refused.text and "Nothing was changed" in refused.text
+    assert status_of(browser, order_id, bearer) != "cancelled"
+
+
+def test_a_form_needs_both_the_token_and_our_origin(browser, bearer) -> None:
+    order_id = new_order(browser, bearer)
+    for data, headers in [({"action": "cancel", "csrf_token": browser.token}, {"Origin": EVIL}),
+                          ({"action": "cancel"}, {"Origin": OWN}),
+                          ({"action": "cancel", "csrf_token": "x" * 43}, {"Origin": OWN}),
+                          ({"action": "cancel", "csrf_token": browser.token}, {}),  # neither Origin nor Referer
+                          ({"action": "cancel", "csrf_token": browser.token}, {"Origin": "null"}),
+                          ({"action": "cancel", "csrf_token": browser.token}, {"Referer": EVIL + "/page"})]:
+        response = browser.post(f"/orders/{order_id}/action", data=data, headers=headers, follow_redirects=False)
+        assert response.status_code == 403, (data, headers)
+    assert status_of(browser, order_id, bearer) != "cancelled"
+
+
+def test_our_own_form_with_its_token_still_cancels(browser, bearer) -> None:
+    order_id = new_order(browser, bearer)
+    done = browser.post(f"/orders/{order_id}/action", data={"action": "cancel", "csrf_token": browser.token},
+                        headers={"Origin": OWN}, follow_redirects=False)
+    assert done.status_code == 303 and "flash" in done.headers["location"]
+    assert status_of(browser, order_id, bearer) == "cancelled"
+
+
+def test_a_same_origin_referer_stands_in_for_a_missing_origin(browser, bearer) -> None:
+    order_id = new_order(browser, bearer)
+    done = browser.post(f"/orders/{order_id}/action", data={"action": "hold", "csrf_token": browser.token},
+                        headers={"Referer": f"{OWN}/orders/{order_id}"}, follow_redirects=False)
+    assert done.status_code == 303 and "flash" in done.headers["location"]
+
+
+def test_the_log_in_and_log_out_forms_need_the_token_too(app) -> None:
+    client = TestClient(app)
+    assert client.post("/login", data={"username": "anna", "password": "anna-pw"}, headers={"Origin": OWN},
+                       follow_redirects=False).status_code == 403      # no cookie yet: a log-in CSRF is refused
+    client.get("/login")
+    token = client.cookies[CSRF_COOKIE]
+    assert client.post("/login", data={"username": "anna", "password": "anna-pw", "csrf_token": token},
+                       headers={"Origin": EVIL}, follow_redirects=False).status_code == 403
+    assert client.post("/login", data={"username": "anna", "password": "anna-pw", "csrf_token": token},
+                       headers={"Origin": OWN}, follow_redirects=False).status_code == 303
+    assert client.post("/logout", headers={"Origin": EVIL}, follow_redirects=False).status_code == 403
+    assert client.get("/api/me").status_code == 200                   # still logged in
+    assert client.post("/logout", data={"csrf_token": token}, headers={"Origin": OWN},
+                       follow_redirects=False).status_code == 303
+
+
+def test_a_multipart_form_and_an_oversized_form_are_refused_cleanly(browser, bearer) -> None:
+    order_id = new_order(browser, bearer)
+    multipart = browser.post(f"/orders/{order_id}/action", files={"action": (None, "cancel")},
+                             headers={"Origin": OWN}, follow_redirects=False)
+    assert multipart.status_code == 403
+    garbage = browser.post(f"/orders/{order_id}/action", content=b"--x\r\nnonsense",
+                           headers={"Origin": OWN, "Content-Type": "multipart/form-data; boundary=x"})
+    assert garbage.status_code == 403
+    huge = browser.post(f"/orders/{order_id}/action", data={"action": "cancel", "note": "x" * (2 << 20)},
+                        headers={"Origin": OWN}, follow_redirects=False)
+    assert huge.status_code == 413
+    with_token = browser.post(f"/orders/{order_id}/action", headers={"Origin": OWN}, follow_redirects=False,
+                              files={"action": (None, "hold"), "csrf_token": (None, browser.token)})
+    assert with_token.status_code == 303
+    assert status_of(browser, order_id, bearer) != "cancelled"
+
+
+def test_every_post_form_of_the_desk_carries_the_token() -> None:
+    forms = []
+    for template in TEMPLATES.glob("*.html"):
+        forms += [(template.name, m) for m in re.findall(r"<form[^>]*>.{0,40}", template.read_text(), re.S)]
+    posted = [(name, form) for name, form in forms if 'method="post"' in form]
+    assert len(posted) >= 15
+    assert all("{{ csrf_field() }}" in form for _, form in posted), [f for f in posted if "csrf" not in f[1]]
+    assert not any("csrf" in form for _, form in forms if 'method="get"' in form)  # never a token in a URL
+
+
+def test_pages_carry_the_token_for_their_scripts(browser) -> None:
+    page = browser.get("/orders/new").text
+    assert f'<meta name="csrf-token" content="{browser.token}">' in page
+    assert f'name="csrf_token" value="{browser.token}"' in page                    # the log-out form
+
+
+# -- CSRF: the JSON API -------------------------------------------------------------------------------------
+def test_a_text_plain_json_body_with_the_session_cookie_creates_nothing(browser, bearer) -> None:
+    before = order_count(browser, bearer)
+    refused = browser.post("/api/orders", content=json.dumps(DRAFT), headers={"Content-Type": "text/plain"})
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert error["type"] == "csrf_refused"
+    assert {p["path"] for p in error["problems"]} == {"headers.Origin", f"headers.{CSRF_HEADER}",
+                                                      "headers.Content-Type"}
+    assert order_count(browser, bearer) == before
+
+
+def test_a_cookie_api_call_needs_the_header_token_and_our_origin(browser, bearer) -> None:
+    before = order_count(browser, bearer)
+    for headers in [{"Origin": OWN}, {CSRF_HEADER: browser.token, "Origin": EVIL}, {CSRF_HEADER: browser.token},
+                    {CSRF_HEADER: "y" * 43, "Origin": OWN}]:
+        response = browser.post("/api/orders", json=DRAFT, headers=headers)
+        assert response.status_code == 403 and response.json()["error"]["problems"], headers
+    assert order_count(browser, bearer) == before
+    created = browser.post("/api/orders", json=DRAFT, headers={CSRF_HEADER: browser.token, "Origin": OWN})
+    assert created.status_code == 201
+
+
+def test_a_cookie_api_call_with_its_token_must_still_send_json(browser) -> None:
+    headers = {CSRF_HEADER: browser.token, "Origin": OWN}
+    plain = browser.post("/api/orders", content=json.dumps(DRAFT), headers={**headers, "Content-Type": "text/plain"})
+    assert plain.status_code == 415
+    assert plain.json()["error"]["problems"][0]["path"] == "headers.Content-Type"
+    untyped = browser.post("/api/quote", content=json.dumps(DRAFT), headers=headers)
+    assert untyped.status_code == 415
+    assert browser.post("/api/quote", json=DRAFT, headers=headers).status_code == 200
+
+
+def test_reading_with_the_cookie_needs_no_token(browser) -> None:
+    assert browser.get("/api/me").json()["username"] == "anna"
+    assert browser.get("/api/orders").status_code == 200
+
+
+def test_bearer_clients_need_no_csrf_token_but_must_send_json(app, bearer) -> None:
+    client = TestClient(app)
+    assert client.post("/api/orders", json=DRAFT, headers=bearer).status_code == 201       # no Origin, no token
+    plain = client.post("/api/orders", content=json.dumps(DRAFT), headers={**bearer, "Content-Type": "text/plain"})
+    assert plain.status_code == 415 and plain.json()["error"]["type"] == "unsupported_media_type"
+    csv = client.post("/api/imports", content="nonsense", headers={**bearer, "Content-Type": "text/csv"})
+    assert csv.status_code != 415
+
+
+def test_a_bearer_token_beside_a_session_cookie_is_not_cookie_authenticated(browser, bearer) -> None:
+    assert browser.post("/api/orders", json=DRAFT, headers=bearer).status_code == 201
+
+
+def test_logging_in_over_the_api_without_a_cookie_needs_no_token(app) -> None:
+    client = TestClient(app)
+    response = client.post("/api/session", json={"username": "anna", "password": "anna-pw"})
+    assert response.status_code == 200 and response.json()["token"]
