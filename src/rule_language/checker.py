@@ -16,7 +16,7 @@ from decimal import Decimal
 from .errors import RuleLanguageError, RuleTypeError, UnknownSymbolError
 from .schema import Schema, suggest
 from .source import Origin
-from .syntax import Between, Binary, Call, Compare, If, In, ListLiteral, Literal, Node, Path, Unary
+from .syntax import Between, Binary, Call, Compare, If, In, ListLiteral, Literal, Node, Path, Unary, chain
 from .types import (
     BOOLEAN,
     DATE,
@@ -106,13 +106,19 @@ class _Checker:
         return operand
 
     def visit_Binary(self, node: Binary) -> Type:
-        left = self.visit(node.left)
-        right = self.visit(node.right)
-        if node.op in ("and", "or"):
-            self.require_boolean(node.left, left, f"`{node.op}`")
-            self.require_boolean(node.right, right, f"`{node.op}`")
-            return BOOLEAN
-        return self.arithmetic(node, node.op, left, right)
+        # A chain (`a or b or c …`, `a + b - c …`) is walked in a loop, not recursively.
+        first, links = chain(node)
+        left = self.visit(first)
+        for link in links:
+            right = self.visit(link.right)
+            if link.op in ("and", "or"):
+                self.require_boolean(link.left, left, f"`{link.op}`")
+                self.require_boolean(link.right, right, f"`{link.op}`")
+                left = BOOLEAN
+            else:
+                left = self.arithmetic(link, link.op, left, right)
+            self.types[id(link)] = left
+        return left
 
     def arithmetic(self, node: Node, op: str, left: Type, right: Type) -> Type:
         if op in ("+", "-") and isinstance(left, DateType) and isinstance(right, IntegerType):

@@ -11,18 +11,24 @@ executed. This is the only use of ``exec`` in Tarif.
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 from . import runtime
 from .checker import TypedTree
-from .errors import EvaluationError, MissingValueError
+from .errors import EvaluationError, MissingValueError, RuleSyntaxError
 from .runtime import DECIMAL_CONTEXT
-from .syntax import Between, Binary, Call, Compare, If, In, ListLiteral, Literal, Node, Path, Unary
+from .syntax import Between, Binary, Call, Compare, If, In, ListLiteral, Literal, Node, Path, Unary, chain
 from .types import DateType, DecimalType, IntegerType, ListType, MoneyType, RecordType, Type
 
-__all__ = ["compile_callable"]
+__all__ = ["NESTED_CHAIN", "compile_callable"]
+
+NESTED_CHAIN = 4
+"""Arithmetic chains up to this many operators are emitted as nested calls (fastest);
+longer ones as one flat fold, so no chain nests Python code deeper than this."""
 
 _COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _CONTEXT_OPS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}
@@ -83,10 +89,22 @@ class _Generator:
         return f"(-{inner})"
 
     def emit_Binary(self, node: Binary) -> str:
-        left = self.emit(node.left)
-        right = self.emit(node.right)
+        # Chains are unrolled (see syntax.chain): `a or b or c` is emitted flat, and a
+        # long arithmetic chain as one `_fold`, because CPython refuses source nested
+        # more than 200 parentheses deep and a 300-term chain would be 300 deep.
+        first, links = chain(node)
+        left = self.emit(first)
+        rights = [self.emit(link.right) for link in links]
         if node.op in ("and", "or"):
-            return f"({left} {node.op} {right})"
+            return "(" + f" {node.op} ".join([left, *rights]) + ")"
+        if len(links) > NESTED_CHAIN:
+            functions = self.const(tuple(self.operation(link) for link in links))
+            return f"_fold({left}, {functions}, ({''.join(r + ', ' for r in rights)}))"
+        for link, right in zip(links, rights, strict=True):
+            left = self.binary(link, left, right)
+        return left
+
+    def binary(self, node: Binary, left: str, right: str) -> str:
         result = self.tree.type_of(node)
         if isinstance(result, DateType):
             sign = "" if node.op == "+" else "-"
@@ -94,6 +112,16 @@ class _Generator:
         if isinstance(result, IntegerType):
             return f"({left} {node.op} {right})"
         return f"_ctx.{_CONTEXT_OPS[node.op]}({left}, {right})"
+
+    def operation(self, node: Binary) -> Callable[[Any, Any], Any]:
+        """The function ``binary`` would emit for ``node``, for a fold."""
+        result = self.tree.type_of(node)
+        if isinstance(result, DateType):
+            return runtime.add_days if node.op == "+" else _subtract_days
+        if isinstance(result, IntegerType):
+            return {"+": operator.add, "-": operator.sub, "*": operator.mul}[node.op]
+        function: Callable[[Any, Any], Any] = getattr(DECIMAL_CONTEXT, _CONTEXT_OPS[node.op])
+        return function
 
     def emit_Compare(self, node: Compare) -> str:
         left = self.emit(node.left, guard=False)
@@ -166,6 +194,18 @@ class _Generator:
         raise EvaluationError(f"no code generator for function `{name}`")
 
 
+def _subtract_days(day: dt.date, days: int) -> dt.date:
+    return runtime.add_days(day, -days)
+
+
+def _fold(first: Any, functions: tuple[Callable[[Any, Any], Any], ...], operands: tuple[Any, ...]) -> Any:
+    """``functions[-1](… functions[0](first, operands[0]) …, operands[-1])``: a long chain, left to right."""
+    value = first
+    for function, operand in zip(functions, operands, strict=True):
+        value = function(value, operand)
+    return value
+
+
 _NAMESPACE: dict[str, Any] = {
     "__builtins__": {"len": len, "min": min, "max": max, "abs": abs, "any": any, "all": all},
     "_ctx": DECIMAL_CONTEXT,
@@ -184,6 +224,7 @@ _NAMESPACE: dict[str, Any] = {
     "_is_set": runtime.is_set,
     "_starts_with": runtime.starts_with,
     "_weekday": runtime.weekday,
+    "_fold": _fold,
 }
 
 
@@ -210,7 +251,13 @@ def compile_callable(tree: TypedTree, root_type: RecordType) -> tuple[Evaluator,
     namespace = dict(_NAMESPACE)
     namespace["_k"] = tuple(generator.constants)
     namespace["_paths"] = tuple(dict.fromkeys(generator.paths))
-    exec(compile(source, "<tarif-rule>", "exec"), namespace)  # noqa: S102 - source built from our typed tree only
+    try:
+        code = compile(source, "<tarif-rule>", "exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        # Nesting within the parser's limits can still exceed CPython's (200 parentheses).
+        raise RuleSyntaxError("expression too deeply nested to compile",
+                              hint="split it into named formulas") from None
+    exec(code, namespace)  # noqa: S102 - source built from our typed tree only
     evaluate: Evaluator = namespace["_rule"]
     return evaluate, source
 

@@ -19,7 +19,7 @@ import sympy
 
 from .checker import TypedTree, check
 from .codegen import compile_callable
-from .errors import EvaluationError, MissingValueError
+from .errors import EvaluationError, MissingValueError, RuleSyntaxError
 from .parser import parse
 from .printer import pretty
 from .schema import Schema
@@ -54,20 +54,15 @@ class CompiledExpression:
     def symbols(self) -> frozenset[str]:
         """Every dotted path the expression reads."""
         found: set[str] = set()
-
-        def walk(node: Any) -> None:
+        pending: list[Any] = [self.tree.root]  # a stack, not recursion: chains can be thousands deep
+        while pending:
+            node = pending.pop()
             if isinstance(node, Path):
                 found.add(node.dotted)
             elif isinstance(node, Node):
                 for name in node.__dataclass_fields__:
                     value = getattr(node, name)
-                    if isinstance(value, tuple):
-                        for item in value:
-                            walk(item)
-                    else:
-                        walk(value)
-
-        walk(self.tree.root)
+                    pending.extend(value if isinstance(value, tuple) else (value,))
         return frozenset(found)
 
     def evaluate(self, env: Mapping[str, Any]) -> Any:
@@ -176,5 +171,16 @@ def compile_expression(
     """
     origin = origin or Origin()
     tree = check(parse(text, origin), schema, text=text, origin=origin, expect=expect)
-    fn, source = compile_callable(tree, schema.root)
+    try:
+        fn, source = compile_callable(tree, schema.root)
+    except RuleSyntaxError as exc:
+        if exc.location is not None:
+            raise
+        raise RuleSyntaxError(exc.message, location=origin.locate(text, 0), text=_first_line(text),
+                              hint=exc.hint) from None
     return CompiledExpression(text, tree, schema, origin, fn, source)
+
+
+def _first_line(text: str, width: int = 60) -> str:
+    line = text.strip().split("\n", 1)[0]
+    return line if len(line) <= width else line[:width] + " …"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from .syntax import Between, Binary, Call, Compare, If, In, ListLiteral, Literal, Node, Path, Unary
+from .syntax import Between, Binary, Call, Compare, If, In, ListLiteral, Literal, Node, Path, Unary, chain
 
 __all__ = ["pretty"]
 
@@ -75,7 +75,10 @@ def pretty(node: Node) -> str:
     if isinstance(node, Binary):
         level = _BINARY[node.op]
         # Left-associative: the right operand of the same level needs parentheses.
-        return f"{_wrap(node.left, level)} {node.op} {_wrap(node.right, level + 1)}"
+        # A chain is printed in a loop, so a 300-term `or` needs no recursion.
+        first, links = chain(node)
+        return " ".join([_wrap(first, level),
+                         *(f"{link.op} {_wrap(link.right, level + 1)}" for link in links)])
     if isinstance(node, Compare):
         return f"{_wrap(node.left, _ADD)} {node.op} {_wrap(node.right, _ADD)}"
     if isinstance(node, In):

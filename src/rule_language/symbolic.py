@@ -25,7 +25,7 @@ from sympy.logic import boolalg
 
 from .checker import TypedTree
 from .printer import pretty
-from .syntax import Between, Binary, Call, Compare, If, In, ListLiteral, Literal, Node, Path, Unary
+from .syntax import Between, Binary, Call, Compare, If, In, ListLiteral, Literal, Node, Path, Unary, chain
 from .types import BOOLEAN, BoolType, DateType, IntegerType, ListType, Type
 
 __all__ = ["Atom", "to_sympy"]
@@ -130,18 +130,24 @@ class _Translator:
         return sympy.Not(inner) if node.op == "not" else -inner
 
     def go_Binary(self, node: Binary) -> Any:
-        left, right = self.go(node.left), self.go(node.right)
+        # A chain becomes one flat And/Or/Add/Mul: no recursion down a 300-term
+        # `or`, and no quadratic re-flattening as sympy would do term by term.
+        first, links = chain(node)
+        operands = [self.go(first)]
+        for link in links:
+            right = self.go(link.right)
+            if link.op == "-":
+                right = -right
+            elif link.op == "/":
+                right = sympy.Pow(right, -1)
+            operands.append(right)
         if node.op == "and":
-            return sympy.And(left, right)
+            return sympy.And(*operands)
         if node.op == "or":
-            return sympy.Or(left, right)
-        if node.op == "+":
-            return left + right
-        if node.op == "-":
-            return left - right
-        if node.op == "*":
-            return left * right
-        return left / right
+            return sympy.Or(*operands)
+        if node.op in ("+", "-"):
+            return sympy.Add(*operands)
+        return sympy.Mul(*operands)
 
     def equality(self, node: Node, left: Node, right: Node) -> Any:
         """``left = right`` for text (an atom) or booleans (equivalence)."""

@@ -24,6 +24,7 @@ __all__ = [
     "Path",
     "Span",
     "Unary",
+    "chain",
 ]
 
 LiteralValue = bool | int | Decimal | str | dt.date
@@ -110,3 +111,29 @@ class Call(Node):
 @dataclass(frozen=True, slots=True)
 class ListLiteral(Node):
     items: tuple[Node, ...]
+
+
+_LEVEL = {"or": 0, "and": 1, "+": 2, "-": 2, "*": 3, "/": 3}
+
+
+def chain(node: Binary) -> tuple[Node, list[Binary]]:
+    """A left-nested run of operators of one precedence level, unrolled.
+
+    ``a + b - c`` parses as ``(a + b) - c``; a 300-term ``or`` or ``+`` is a
+    tree 300 levels deep. Walkers use this instead of recursing down the left
+    side, so a long chain costs no recursion. Returns the leftmost operand and
+    the chain's nodes from the innermost (``a + b``) to ``node`` itself.
+
+    >>> from rule_language.parser import parse
+    >>> first, links = chain(parse("a + b - c * d"))
+    >>> first.dotted, [link.op for link in links]
+    ('a', ['+', '-'])
+    """
+    level = _LEVEL[node.op]
+    links: list[Binary] = []
+    current: Node = node
+    while isinstance(current, Binary) and _LEVEL[current.op] == level:
+        links.append(current)
+        current = current.left
+    links.reverse()
+    return current, links
