@@ -84,6 +84,18 @@ def test_an_issued_api_token_authenticates_its_system_until_revoked(url, capsys)
     db.dispose()
 
 
+def test_revoking_a_token_nobody_holds_says_so_and_fails(url, capsys) -> None:
+    assert main(["token", "erp", "--revoke", "no-such-token", "--database", url]) == 1
+    captured = capsys.readouterr()
+    assert "revoked the token" not in captured.out and "nothing revoked" in captured.err
+    assert main(["token", "erp", "--database", url]) == 0
+    token = capsys.readouterr().out.strip()
+    assert main(["token", "wms", "--revoke", token, "--database", url]) == 1  # erp's token, not wms's
+    assert "belongs to erp" in capsys.readouterr().err
+    assert main(["token", "erp", "--revoke", token, "--database", url]) == 0
+    assert main(["token", "erp", "--revoke", token, "--database", url]) == 1  # already revoked
+
+
 def test_a_warehouse_gets_an_integration_token_to_report_shipments(url, capsys) -> None:
     import datetime as dt
 
