@@ -221,3 +221,86 @@ def test_logging_in_over_the_api_without_a_cookie_needs_no_token(app) -> None:
     client = TestClient(app)
     response = client.post("/api/session", json={"username": "anna", "password": "anna-pw"})
     assert response.status_code == 200 and response.json()["token"]
+
+
+# -- security headers ---------------------------------------------------------------------------------------
+def test_every_response_carries_the_security_headers(browser, bearer) -> None:
+    order_id = new_order(browser, bearer)
+    responses = [browser.get("/orders"), browser.get(f"/orders/{order_id}"), browser.get("/api/me"),
+                 browser.get("/static/desk.css"), browser.get("/static/order-entry.js"), browser.get("/nowhere"),
+                 browser.get("/api/orders/SO-NOPE"), TestClient(browser.app).get("/orders", follow_redirects=False),
+                 browser.post(f"/orders/{order_id}/action", data={"action": "cancel"}, headers={"Origin": EVIL})]
+    assert {r.status_code for r in responses} >= {200, 303, 403, 404}
+    for response in responses:
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "same-origin"
+        policy = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "script-src 'self';" in policy
+        assert "unsafe-inline" not in policy and "default-src 'self'" in policy
+
+
+def test_the_api_docs_get_a_policy_of_their_own(app) -> None:
+    docs = TestClient(app).get("/docs")
+    assert docs.status_code == 200 and "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]
+
+
+def test_the_desk_templates_have_no_inline_script_style_or_handler() -> None:
+    for template in TEMPLATES.glob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\b(src=|type=\"application/json\"))", text), template.name
+        assert not re.search(r"<style|\sstyle=|\son[a-z]+=|javascript:", text), template.name
+
+
+def test_the_order_entry_page_hands_its_script_data_as_json(browser) -> None:
+    page = browser.get("/orders/new").text
+    data = json.loads(re.search(r'<script type="application/json" id="tarif-data">(.*?)</script>', page, re.S)[1])
+    assert data["user"] == "anna" and data["labels"]["promised"] and "reserved" in data["statuses"]
+    assert '<script src="/static/order-entry.js"></script>' in page
+
+
+# -- cookies ------------------------------------------------------------------------------------------------
+def _set_cookies(response) -> dict[str, str]:
+    return {c.split("=", 1)[0]: c for c in response.headers.get_list("set-cookie")}
+
+
+def test_cookies_are_secure_only_when_the_setting_says_so(host) -> None:
+    for secure in (False, True):
+        client = TestClient(app_for(host, SecuritySettings(secure_cookies=secure)), base_url="https://testserver")
+        first = _set_cookies(client.get("/login"))
+        token = client.cookies[CSRF_COOKIE]
+        logged_in = _set_cookies(client.post("/login", data={"username": "anna", "password": "anna-pw",
+                                                              "csrf_token": token},
+                                             headers={"Origin": "https://testserver"}, follow_redirects=False))
+        api = _set_cookies(client.post("/api/session", json={"username": "anna", "password": "anna-pw"},
+                                       headers={"Origin": "https://testserver", CSRF_HEADER: token}))
+        for cookie in (first[CSRF_COOKIE], logged_in["tarif_session"], api["tarif_session"]):
+            assert ("; secure" in cookie.lower()) is secure, cookie
+            assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+
+
+def test_the_secure_cookie_setting_comes_from_the_environment_or_the_serve_flag(url_of_sqlite, capsys,
+                                                                               monkeypatch) -> None:
+    import uvicorn
+
+    from oms_host.cli import main
+
+    assert SecuritySettings.from_env({"TARIF_SECURE_COOKIES": "1"}).secure_cookies
+    assert not SecuritySettings.from_env({}).secure_cookies
+    assert SecuritySettings.from_env({"TARIF_TRUSTED_ORIGINS": "https://Desk.example.com:443/, http://x:81"}
+                                     ).trusted_origins == ("https://desk.example.com", "http://x:81")
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(kw, app=app))
+    monkeypatch.delenv("TARIF_SECURE_COOKIES", raising=False)
+    assert main(["serve", "--database", url_of_sqlite, "--rulesets", str(RULESETS), "--maintenance-minutes", "0",
+                 "--secure-cookies"]) == 0
+    assert started["app"].state.security.secure_cookies
+    assert "Secure" in capsys.readouterr().out
+    assert main(["serve", "--database", url_of_sqlite, "--rulesets", str(RULESETS), "--maintenance-minutes", "0"]) == 0
+    assert not started["app"].state.security.secure_cookies
+
+
+@pytest.fixture
+def url_of_sqlite(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'serve.sqlite3'}"

@@ -64,9 +64,12 @@ from order_management import FieldProblem
 from .errors import error_body
 
 __all__ = [
+    "CONTENT_SECURITY_POLICY",
     "CSRF_COOKIE",
     "CSRF_FIELD",
     "CSRF_HEADER",
+    "DOCS_POLICY",
+    "SECURITY_HEADERS",
     "SESSION_COOKIE",
     "BrowserDefences",
     "SecuritySettings",
@@ -85,6 +88,22 @@ SESSION_COOKIE = "tarif_session"
 CSRF_COOKIE = "tarif_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
+
+#: Every response's policy: scripts, styles, images and fetches only from this host; no inline script or
+#: style (the desk's templates have none: data for order-entry.js is a JSON block), no frames, no plugins.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                           "base-uri 'none'; object-src 'none'")
+#: FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from a CDN and start them with an inline script;
+#: they hold no user data, so they get a policy of their own rather than loosening the desk's.
+DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+               "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+               "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
+               "https://cdn.redoc.ly; worker-src 'self' blob:; connect-src 'self'; form-action 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+_DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+#: Added to every response that does not set them itself.
+SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "same-origin"}
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
@@ -237,7 +256,7 @@ def csrf_problems(method: str, path: str, headers: Mapping[str, str], *, cookie_
 
 # -- the middleware (shell) ---------------------------------------------------------------------------------
 class BrowserDefences:
-    """ASGI middleware: the CSRF cookie and checks of the module docstring."""
+    """ASGI middleware: the CSRF cookie and checks of the module docstring, and the security headers."""
 
     def __init__(self, app: ASGIApp, settings: SecuritySettings) -> None:
         self.app = app
@@ -253,7 +272,7 @@ class BrowserDefences:
         fresh = None if known and _TOKEN.fullmatch(known) else secrets.token_urlsafe(32)
         token = fresh or known
         scope.setdefault("state", {})["csrf_token"] = token
-        send = self._decorated(send, fresh)
+        send = self._decorated(send, fresh, DOCS_POLICY if scope["path"] in _DOCS_PATHS else CONTENT_SECURITY_POLICY)
         if scope["method"] not in _SAFE_METHODS:
             refusal, receive = await self._check(scope, receive, headers, cookies, None if fresh else known)
             if refusal is not None:
@@ -261,15 +280,18 @@ class BrowserDefences:
                 return
         await self.app(scope, receive, send)
 
-    def _decorated(self, send: Send, fresh: str | None) -> Send:
-        cookie = None
+    def _decorated(self, send: Send, fresh: str | None, policy: str) -> Send:
+        added = [(b"content-security-policy", policy.encode()),
+                 *((name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items())]
         if fresh:
             cookie = f"{CSRF_COOKIE}={fresh}; Path=/; SameSite=Lax; HttpOnly"
-            cookie += "; Secure" if self.settings.secure_cookies else ""
+            added.append((b"set-cookie", (cookie + ("; Secure" if self.settings.secure_cookies else "")).encode()))
 
         async def decorated(message: Message) -> None:
-            if message["type"] == "http.response.start" and cookie:
-                message["headers"] = [*message.get("headers", ()), (b"set-cookie", cookie.encode("latin-1"))]
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                message["headers"] = headers + [(n, v) for n, v in added if n == b"set-cookie" or n not in present]
             await send(message)
 
         return decorated

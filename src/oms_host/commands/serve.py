@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import threading
 
 from ._options import add_database_option, add_rulesets_option
@@ -15,6 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_database_option(parser)
     add_rulesets_option(parser)
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--secure-cookies", action="store_true",
+                        help="mark the session and CSRF cookies Secure: for a server behind TLS (same as "
+                             "TARIF_SECURE_COOKIES=1)")
     parser.add_argument("--maintenance-minutes", type=float, default=10, metavar="N",
                         help="every N minutes: release orphaned reservations and scan for jeopardy (0: never)")
     parser.set_defaults(handler=run)
@@ -24,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from oms_host.api import create_app
+    from oms_host.api.security import SecuritySettings
     from oms_host.auth import Users
     from oms_host.demo import ensure_demo_users
     from oms_host.host import open_host
@@ -33,12 +38,17 @@ def run(args: argparse.Namespace) -> int:
     if orphans:
         print(f"released {len(orphans)} reservation(s) whose order was never saved: {', '.join(orphans[:10])}")
     credentials = ensure_demo_users(Users(host.db))
-    app = create_app(host)
+    security = SecuritySettings.from_env()
+    if args.secure_cookies:
+        security = dataclasses.replace(security, secure_cookies=True)
+    app = create_app(host, security=security)
     url = f"http://{args.host}:{args.port}/"
     print(f"Tarif OMS on {url}  (API: {url}api, OpenAPI: {url}docs) — {host.db!r}")
     print("Log in with:")
     for username, password, role in credentials:
         print(f"  {username:<10} {password:<15} {role.value}")
+    if security.secure_cookies:
+        print("Cookies are Secure: the browser sends them only over HTTPS (put the server behind TLS).")
     print("Stop with Ctrl-C.", flush=True)
     stop = threading.Event()
     if args.maintenance_minutes > 0:

@@ -2,7 +2,7 @@
 // Plain JavaScript, no build step. Amounts stay strings from the server; only formatting happens here.
 (function () {
   "use strict";
-  const T = window.TARIF;
+  const T = JSON.parse(document.getElementById("tarif-data").textContent);
   const $ = (sel, root) => (root || document).querySelector(sel);
   const linesBox = $("#lines");
   let seq = 0, timer = null, latest = 0;
@@ -206,6 +206,7 @@
       configure(row);
     }
   });
+  $("#order-form").addEventListener("submit", (event) => event.preventDefault());  // Enter must not post the form
   $("#add-line").addEventListener("click", () => addLine());
   $("#submit-order").addEventListener("click", submit);
   addLine("BIKE-TRAIL");
