@@ -15,14 +15,29 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
 
 from .fulfilment.payments import PaymentMethod
 from .fulfilment.process import EventType
 from .fulfilment.returns import Resolution, ReturnReason
-from .model import OrderInput, Quantity
+from .limits import (
+    ACTOR_LENGTH,
+    MAX_LINES_PER_ORDER,
+    MAX_VERSION,
+    REASON_LENGTH,
+    LineId,
+    NonNegativeQuantity,
+    OrderId,
+    PositiveAmount,
+    PositiveQuantity,
+    RecordId,
+    Sku,
+    Text,
+)
+from .model import OrderInput
 
 __all__ = [
     "ApproveOrder",
@@ -53,21 +68,22 @@ __all__ = [
 ]
 
 _COMMAND = ConfigDict(frozen=True, extra="forbid")
-Text = str
+Reason = Annotated[str, Text(REASON_LENGTH, min_length=1)]
+Note = Annotated[str, Text(REASON_LENGTH)]
 
 
 class Command(BaseModel):
     """Base of every command: who asks."""
 
     model_config = _COMMAND
-    actor: str = Field(min_length=1, max_length=200)
+    actor: Annotated[str, Text(ACTOR_LENGTH, min_length=1)]
 
 
 class CaptureOrder(Command):
     """Validate, price, promise, reserve and store a new order; the server numbers it."""
 
     order: OrderInput
-    reason: str = "captured"
+    reason: Annotated[str, Text(REASON_LENGTH)] = "captured"
 
 
 class ImportOrder(CaptureOrder):
@@ -77,7 +93,9 @@ class ImportOrder(CaptureOrder):
     """
 
 
-def _optional(annotation: Any) -> Any:
+def _optional(info: FieldInfo) -> Any:
+    """The field's type with its constraints (``lines``: 1 to 2,000), or None."""
+    annotation: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
     return annotation | None
 
 
@@ -86,7 +104,7 @@ OrderChanges = create_model(  # type: ignore[call-overload]
     "OrderChanges",
     __config__=_COMMAND,
     __doc__="Fields to change; a field left out keeps its value. Import keys and the customer stay as they are.",
-    **{name: (_optional(info.annotation), None) for name, info in OrderInput.model_fields.items()
+    **{name: (_optional(info), None) for name, info in OrderInput.model_fields.items()
        if name not in ("source_system", "external_ref", "customer_id")},
 )
 
@@ -94,115 +112,115 @@ OrderChanges = create_model(  # type: ignore[call-overload]
 class ReviseOrder(Command):
     """Change an order; ``expected_version`` is the version the client read (a stale one is refused)."""
 
-    order_id: str = Field(min_length=1, max_length=64)
-    expected_version: int = Field(ge=1)
+    order_id: OrderId
+    expected_version: int = Field(ge=1, le=MAX_VERSION)
     changes: OrderChanges  # type: ignore[valid-type]
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class CancelOrder(Command):
-    order_id: str = Field(min_length=1, max_length=64)
-    reason: str = Field(min_length=1, max_length=500)
-    expected_version: int | None = Field(None, ge=1)
+    order_id: OrderId
+    reason: Reason
+    expected_version: int | None = Field(None, ge=1, le=MAX_VERSION)
 
 
 class StartFulfilment(Command):
-    order_id: str = Field(min_length=1, max_length=64)
+    order_id: OrderId
 
 
 class RecordFulfilmentEvent(Command):
     """The outside world tells us something (warehouse, carrier, payment provider)."""
 
-    order_id: str = Field(min_length=1, max_length=64)
+    order_id: OrderId
     type: EventType
-    line_id: str | None = None
-    step: str | None = None
+    line_id: LineId | None = None
+    step: Annotated[str, Text(80)] | None = None
     expected_at: dt.datetime | None = None
-    event_id: str | None = Field(None, max_length=200,
+    event_id: Annotated[str, Text(200)] | None = Field(None,
                                  description="the sender's id: a message delivered twice is applied once")
 
 
 class PlaceHold(Command):
-    order_id: str = Field(min_length=1, max_length=64)
-    reason: str = Field(min_length=1, max_length=500)
+    order_id: OrderId
+    reason: Reason
 
 
 class ReleaseHold(Command):
     """Release one hold (``hold_id``) or every active hold of the order."""
 
-    order_id: str = Field(min_length=1, max_length=64)
-    hold_id: str | None = None
-    note: str = Field("", max_length=500)
+    order_id: OrderId
+    hold_id: RecordId | None = None
+    note: Note = ""
 
 
 class ApproveOrder(Command):
     """Approve the order's pending approval; ``roles`` are the approval roles the actor acts in."""
 
-    order_id: str = Field(min_length=1, max_length=64)
-    roles: frozenset[str] = frozenset()
-    note: str = Field("", max_length=500)
+    order_id: OrderId
+    roles: frozenset[Annotated[str, Text(100)]] = frozenset()
+    note: Note = ""
 
 
 class RejectOrder(Command):
     """Send the order back to the desk (status ``entered``) to be changed and submitted again."""
 
-    order_id: str = Field(min_length=1, max_length=64)
-    roles: frozenset[str] = frozenset()
-    reason: str = Field(min_length=1, max_length=500)
+    order_id: OrderId
+    roles: frozenset[Annotated[str, Text(100)]] = frozenset()
+    reason: Reason
 
 
 class AuthorisePayment(Command):
     """Authorise the outstanding amount (or ``amount``); bank transfer and cash on delivery open as pending."""
 
-    order_id: str = Field(min_length=1, max_length=64)
+    order_id: OrderId
     method: PaymentMethod
-    amount: Quantity | None = Field(None, gt=0)
+    amount: PositiveAmount | None = None
 
 
 class CapturePayment(Command):
-    payment_id: str = Field(min_length=1)
+    payment_id: RecordId
 
 
 class RecordFundsReceived(Command):
     """A pending bank transfer's money arrived (told by the bank or the gateway)."""
 
-    payment_id: str = Field(min_length=1)
-    amount: Quantity | None = Field(None, gt=0, description="defaults to the amount awaited")
-    reference: str = Field("", max_length=200)
+    payment_id: RecordId
+    amount: PositiveAmount | None = Field(None, description="defaults to the amount awaited")
+    reference: Annotated[str, Text(200)] = ""
 
 
 class RefundPayment(Command):
-    payment_id: str = Field(min_length=1)
-    amount: Quantity = Field(gt=0)
-    reason: str = Field(min_length=1, max_length=500)
+    payment_id: RecordId
+    amount: PositiveAmount
+    reason: Reason
 
 
 class ReturnLineRequest(BaseModel):
     model_config = _COMMAND
-    line_id: str = Field(min_length=1)
-    quantity: Quantity = Field(gt=0)
+    line_id: LineId
+    quantity: PositiveQuantity
     reason: ReturnReason
     resolution: Resolution = Resolution.REFUND
-    exchange_sku: str | None = None
+    exchange_sku: Sku | None = None
 
 
 class AuthoriseReturn(Command):
-    order_id: str = Field(min_length=1, max_length=64)
-    lines: tuple[ReturnLineRequest, ...] = Field(min_length=1)
+    order_id: OrderId
+    lines: tuple[ReturnLineRequest, ...] = Field(min_length=1, max_length=MAX_LINES_PER_ORDER)
 
 
 class ReceivedLine(BaseModel):
     model_config = _COMMAND
-    line_id: str = Field(min_length=1)
-    received: Quantity = Field(ge=0)
-    damaged: Quantity = Field(Decimal(0), ge=0, description="of the received units, those that cannot be resold")
+    line_id: LineId
+    received: NonNegativeQuantity
+    damaged: NonNegativeQuantity = Field(Decimal(0), description="of the received units, those that cannot be resold")
 
 
 class ReceiveReturn(Command):
     """Units came back: good ones are restocked; refunds, replacements and exchanges follow."""
 
-    rma_id: str = Field(min_length=1)
-    lines: tuple[ReceivedLine, ...] = Field(min_length=1)
+    rma_id: RecordId
+    lines: tuple[ReceivedLine, ...] = Field(min_length=1, max_length=MAX_LINES_PER_ORDER)
 
 
 class ScanJeopardy(Command):
@@ -216,17 +234,17 @@ class CheckReorder(Command):
 class ReceiveReplenishment(Command):
     """Replenishment arrived: its units go on hand at its location and the request is closed."""
 
-    request_id: str = Field(min_length=1)
-    quantity: Quantity | None = Field(None, gt=0, description="defaults to the quantity requested")
+    request_id: RecordId
+    quantity: PositiveQuantity | None = Field(None, description="defaults to the quantity requested")
 
 
 class MoveOnPaidSteps(Command):
     """Follow-up of a payment: steps waiting for ``payment_captured`` move on if the order is paid."""
 
-    order_id: str
+    order_id: OrderId
 
 
 class ClearAlerts(Command):
     """Follow-up of closing or cancelling: no jeopardy alert stays on an order that is done."""
 
-    order_id: str
+    order_id: OrderId

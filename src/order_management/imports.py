@@ -27,6 +27,7 @@ import pydantic
 from .commands import ImportOrder
 from .errors import FieldProblem, OrderError, OrderValidationError
 from .handlers import problems_from_pydantic
+from .limits import MAX_JSON_DEPTH, MAX_ORDERS_PER_IMPORT, json_depth
 from .messagebus import MessageBus
 from .model import LineInput, OrderInput
 from .queries import check_order
@@ -65,16 +66,33 @@ class ImportFormatError(OrderError, ValueError):
 
 
 def parse_json_batch(text: str) -> list[dict[str, Any]]:
-    """``{"orders": [...]}`` or a bare list; numbers become Decimals, never floats."""
+    """``{"orders": [...]}`` or a bare list; numbers become Decimals, never floats.
+
+    A batch nested deeper than :data:`~order_management.limits.MAX_JSON_DEPTH`
+    or holding more than :data:`~order_management.limits.MAX_ORDERS_PER_IMPORT`
+    orders is refused before any order is looked at.
+    """
+    too_deep = json_depth(text)
+    if too_deep is not None:
+        raise ImportFormatError(f"character {too_deep}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ImportFormatError(f"line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise ImportFormatError(f"invalid JSON: {exc}") from None
     if isinstance(data, Mapping):
         data = data.get("orders")
     if not isinstance(data, list) or not all(isinstance(o, Mapping) for o in data):
         raise ImportFormatError("a batch is a list of orders, or an object with an `orders` list")
+    _check_size(len(data))
     return [dict(o) for o in data]
+
+
+def _check_size(orders: int) -> None:
+    if orders > MAX_ORDERS_PER_IMPORT:
+        raise ImportFormatError(f"a batch holds at most {MAX_ORDERS_PER_IMPORT:,} orders, not {orders:,}; "
+                                "split it")
 
 
 _CSV_ORDER = ("source_system", "external_ref", "customer_id", "currency", "channel", "requested_date",
@@ -90,6 +108,13 @@ def parse_csv_batch(text: str) -> list[dict[str, Any]]:
     unit, ship_to_name, ship_to_country, ship_to_region, ship_to_city,
     ship_to_postal_code``. A ``line_requested_date`` column sets a line's date.
     """
+    try:
+        return _read_csv(text)
+    except csv.Error as exc:  # a field over csv's size limit, a NUL byte
+        raise ImportFormatError(f"CSV: {exc}") from None
+
+
+def _read_csv(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
     missing = {"source_system", "external_ref", "customer_id", "currency", "sku", "quantity"} - set(
         reader.fieldnames or ())
@@ -114,6 +139,7 @@ def parse_csv_batch(text: str) -> list[dict[str, Any]]:
         if row.get("line_requested_date"):
             line["requested_date"] = row["line_requested_date"]
         order["lines"].append(line)
+        _check_size(len(orders))
     return list(orders.values())
 
 

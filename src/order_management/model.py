@@ -12,9 +12,26 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from . import limits as lim
+from .limits import (
+    ID_LENGTH,
+    MAX_LINES_PER_ORDER,
+    MAX_LIST_ITEMS,
+    MAX_MAP_ENTRIES,
+    NOTE_LENGTH,
+    REASON_LENGTH,
+    ExternalRef,
+    LineId,
+    OptionValue,
+    PositiveQuantity,
+    Sku,
+    SourceSystem,
+    Text,
+)
 
 __all__ = [
     "Address",
@@ -34,13 +51,8 @@ __all__ = [
 ]
 
 
-def _exact(value: Any) -> Any:
-    if isinstance(value, float):
-        raise ValueError(f"a float ({value!r}) is not an exact quantity or amount; use a decimal string")
-    return value
-
-
-Quantity = Annotated[Decimal, BeforeValidator(_exact)]
+#: A quantity the server keeps (shipped, returned units): exact, within the limits of any line.
+Quantity = lim.NonNegativeQuantity
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -84,18 +96,18 @@ class LineStatus(StrEnum):
 class Address(BaseModel):
     model_config = _FROZEN
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
-    region: str | None = None
-    city: str | None = None
-    postal_code: str | None = None
-    street: str | None = None
+    region: Annotated[str, Text(100)] | None = None
+    city: Annotated[str, Text(100)] | None = None
+    postal_code: Annotated[str, Text(20)] | None = None
+    street: Annotated[str, Text(200)] | None = None
 
 
 class Party(BaseModel):
     """A bill-to or ship-to party: who, and where."""
 
     model_config = _FROZEN
-    id: str | None = None
-    name: str = Field(min_length=1)
+    id: Annotated[str, Text(ID_LENGTH)] | None = None
+    name: Annotated[str, Text(200, min_length=1)]
     address: Address
 
 
@@ -123,16 +135,24 @@ class ManualDiscount(BaseModel):
 
     model_config = _FROZEN
     type: str = Field(pattern=r"^(percent|amount|override)$")
-    value: Quantity
-    reason: str = Field(min_length=1)
-    role: str = Field(min_length=1)
-    entered_by: str | None = None
+    value: lim.Amount = Field(description="percent: 0–100; amount: off the line or order; override: the unit price")
+    reason: Annotated[str, Text(REASON_LENGTH, min_length=1)]
+    role: Annotated[str, Text(100, min_length=1)]
+    entered_by: Annotated[str, Text(lim.ACTOR_LENGTH)] | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _percent_is_a_share(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        if info.data.get("type") == "percent" and value > 100:
+            raise ValueError("a percentage is between 0 and 100")
+        return value
 
 
 class ServiceTerms(BaseModel):
     model_config = _FROZEN
     start_date: dt.date | None = None
-    usage: dict[str, Quantity] = Field(default_factory=dict)
+    usage: dict[Annotated[str, Text(80)], lim.NonNegativeQuantity] = Field(
+        default_factory=dict, max_length=MAX_MAP_ENTRIES)
 
 
 class LineInput(BaseModel):
@@ -143,16 +163,18 @@ class LineInput(BaseModel):
     """
 
     model_config = _FROZEN
-    line_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+    line_id: LineId
     kind: LineKind = LineKind.SKU
-    sku: str = Field(min_length=1, max_length=80)
-    quantity: Quantity = Field(gt=0)
-    unit: str | None = None
-    product_model: str | None = Field(None, description="configured lines: the product_model ruleset")
-    options: dict[str, str | int | bool | Quantity] = Field(default_factory=dict)
+    sku: Sku
+    quantity: PositiveQuantity
+    unit: Annotated[str, Text(20)] | None = None
+    product_model: Annotated[str, Text(80)] | None = Field(
+        None, description="configured lines: the product_model ruleset")
+    options: dict[Annotated[str, Text(80)], OptionValue] = Field(
+        default_factory=dict, max_length=MAX_MAP_ENTRIES)
     service: ServiceTerms | None = None
     requested_date: dt.date | None = None
-    manual_discounts: tuple[ManualDiscount, ...] = ()
+    manual_discounts: tuple[ManualDiscount, ...] = Field((), max_length=MAX_LIST_ITEMS)
 
     @model_validator(mode="after")
     def _kind_fits(self) -> LineInput:
@@ -184,23 +206,24 @@ class OrderInput(BaseModel):
     """
 
     model_config = _FROZEN
-    source_system: str | None = Field(None, max_length=64,
-                                      description="the caller's system; with external_ref, the import key")
-    external_ref: str | None = Field(None, max_length=128)
-    customer_id: str = Field(min_length=1)
+    source_system: SourceSystem | None = Field(
+        None, description="the caller's system; with external_ref, the import key")
+    external_ref: ExternalRef | None = None
+    customer_id: Annotated[str, Text(ID_LENGTH, min_length=1)]
     channel: Channel = Channel.WEB
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     requested_date: dt.date | None = None
     bill_to: Party | None = None
     ship_to: Party | None = None
-    payment_terms: str | None = None
-    warehouse: str | None = Field(None, description="preferred ship-from location")
-    price_list: str | None = None
-    coupons: tuple[str, ...] = ()
-    manual_discounts: tuple[ManualDiscount, ...] = ()
-    lines: tuple[LineInput, ...] = Field(min_length=1)
-    notes: str | None = None
-    attributes: dict[str, str | int | bool | Quantity] = Field(default_factory=dict)
+    payment_terms: Annotated[str, Text(40)] | None = None
+    warehouse: Annotated[str, Text(80)] | None = Field(None, description="preferred ship-from location")
+    price_list: Annotated[str, Text(80)] | None = None
+    coupons: tuple[Annotated[str, Text(40)], ...] = Field((), max_length=MAX_LIST_ITEMS)
+    manual_discounts: tuple[ManualDiscount, ...] = Field((), max_length=MAX_LIST_ITEMS)
+    lines: tuple[LineInput, ...] = Field(min_length=1, max_length=MAX_LINES_PER_ORDER)
+    notes: Annotated[str, Text(NOTE_LENGTH)] | None = None
+    attributes: dict[Annotated[str, Text(80)], OptionValue] = Field(
+        default_factory=dict, max_length=MAX_MAP_ENTRIES)
 
     @field_validator("lines")
     @classmethod
@@ -222,7 +245,7 @@ class OrderInput(BaseModel):
 class Order(OrderInput):
     """A sales order; immutable — revisions produce new versions."""
 
-    order_id: str = Field(min_length=1, max_length=64)
+    order_id: Annotated[str, Text(ID_LENGTH, min_length=1)]
     version: int = Field(1, ge=1)
     status: OrderStatus = OrderStatus.ENTERED
     lines: tuple[OrderLine, ...] = Field(min_length=1)

@@ -14,6 +14,7 @@ import pricing_engine as pe
 from rule_language import RulesetBundle
 
 from .errors import FieldProblem, OrderValidationError
+from .limits import MAX_ORDER_TOTAL
 from .model import Customer, LineKind, Order
 from .ports import PricingOutcome
 
@@ -64,6 +65,13 @@ class RulesetPricer:
         except pe.PricingError as exc:
             raise OrderValidationError([FieldProblem("order", str(exc), "pricing")]) from None
         totals = priced.totals
+        too_big = [FieldProblem(f"lines[{i}].quantity", f"the line comes to {line.net}, more than the "
+                                f"{MAX_ORDER_TOTAL:,} a line or an order may total", "limits")
+                   for i, line in enumerate(priced.lines) if abs(line.net) > MAX_ORDER_TOTAL]
+        if too_big or abs(totals.gross) > MAX_ORDER_TOTAL:
+            raise OrderValidationError(too_big or [FieldProblem(
+                "lines", f"the order comes to {totals.gross}, more than the {MAX_ORDER_TOTAL:,} an order may total",
+                "limits")])
         return PricingOutcome(
             subtotal=totals.net, tax=totals.tax, total=totals.gross,
             line_net={line.line_id: line.net for line in priced.lines},

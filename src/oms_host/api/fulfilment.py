@@ -24,6 +24,7 @@ from order_management.fulfilment import (
 )
 from order_management.fulfilment.records import ReplenishmentStatus
 from order_management.handlers.context import balance_of
+from order_management.limits import OrderId, RecordId
 
 from .bodies import body_of, command_from
 from .security import get_host, requires
@@ -103,12 +104,12 @@ ReplenishmentBody = body_of(cmd.ReceiveReplenishment, "request_id")
 
 
 @router.get("/orders/{order_id}/fulfilment", summary="Fulfilment: timeline, holds, payments, returns, audit")
-def detail(order_id: str, host: HostDep, user: Viewer) -> JSONResponse:
+def detail(order_id: OrderId, host: HostDep, user: Viewer) -> JSONResponse:
     return JSONResponse(fulfilment_detail(host, order_id))
 
 
 @router.post("/orders/{order_id}/fulfilment", summary="Start fulfilment of a booked order")
-def start(order_id: str, host: HostDep, user: Desk) -> JSONResponse:
+def start(order_id: OrderId, host: HostDep, user: Desk) -> JSONResponse:
     _fulfilment(host)
     host.bus.handle(cmd.StartFulfilment(actor=user.actor, order_id=order_id))
     return JSONResponse(fulfilment_detail(host, order_id))
@@ -116,60 +117,60 @@ def start(order_id: str, host: HostDep, user: Desk) -> JSONResponse:
 
 @router.post("/orders/{order_id}/events",
              summary="An event from the world (warehouse, carrier, payment provider); integration role only")
-def event(order_id: str, body: EventBody, host: HostDep, user: Integration) -> JSONResponse:  # type: ignore[valid-type]
+def event(order_id: OrderId, body: EventBody, host: HostDep, user: Integration) -> JSONResponse:  # type: ignore[valid-type]
     _fulfilment(host)
     host.bus.handle(command_from(cmd.RecordFulfilmentEvent, body, actor=user.actor, order_id=order_id))
     return JSONResponse(fulfilment_detail(host, order_id))
 
 
 @router.post("/orders/{order_id}/holds", summary="Place a hold: the order's steps stop until it is released")
-def place_hold(order_id: str, body: HoldBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
+def place_hold(order_id: OrderId, body: HoldBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
     host.bus.handle(command_from(cmd.PlaceHold, body, actor=user.actor, order_id=order_id))
     return JSONResponse(fulfilment_detail(host, order_id))
 
 
 @router.post("/holds/{hold_id}/release", summary="Release a hold (approver; not the person who placed it)")
-def release_hold(hold_id: str, body: ReleaseBody, host: HostDep, user: Approver) -> JSONResponse:  # type: ignore[valid-type]
+def release_hold(hold_id: RecordId, body: ReleaseBody, host: HostDep, user: Approver) -> JSONResponse:  # type: ignore[valid-type]
     hold = host.records.holds.get(hold_id)
     host.bus.handle(command_from(cmd.ReleaseHold, body, actor=user.actor, order_id=hold.order_id, hold_id=hold_id))
     return JSONResponse(fulfilment_detail(host, hold.order_id))
 
 
 @router.post("/orders/{order_id}/payments", summary="Authorise what the order owes with a payment method")
-def pay(order_id: str, body: PaymentBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
+def pay(order_id: OrderId, body: PaymentBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
     host.bus.handle(command_from(cmd.AuthorisePayment, body, actor=user.actor, order_id=order_id))
     return JSONResponse(fulfilment_detail(host, order_id))
 
 
 @router.post("/payments/{payment_id}/capture", summary="Capture an authorised card or wallet payment")
-def capture_payment(payment_id: str, host: HostDep, user: Desk) -> JSONResponse:
+def capture_payment(payment_id: RecordId, host: HostDep, user: Desk) -> JSONResponse:
     payment = host.bus.handle(cmd.CapturePayment(actor=user.actor, payment_id=payment_id))
     return JSONResponse(fulfilment_detail(host, payment.order_id))
 
 
 @router.post("/payments/{payment_id}/funds-received",
              summary="A bank transfer's money arrived (integration role: the bank or the gateway)")
-def funds_received(payment_id: str, body: FundsBody, host: HostDep,  # type: ignore[valid-type]
+def funds_received(payment_id: RecordId, body: FundsBody, host: HostDep,  # type: ignore[valid-type]
                    user: Integration) -> JSONResponse:
     payment = host.bus.handle(command_from(cmd.RecordFundsReceived, body, actor=user.actor, payment_id=payment_id))
     return JSONResponse(fulfilment_detail(host, payment.order_id))
 
 
 @router.post("/payments/{payment_id}/refund", summary="Refund part or all of a captured payment (approver)")
-def refund(payment_id: str, body: RefundBody, host: HostDep, user: Approver) -> JSONResponse:  # type: ignore[valid-type]
+def refund(payment_id: RecordId, body: RefundBody, host: HostDep, user: Approver) -> JSONResponse:  # type: ignore[valid-type]
     payment = host.bus.handle(command_from(cmd.RefundPayment, body, actor=user.actor, payment_id=payment_id))
     return JSONResponse(fulfilment_detail(host, payment.order_id))
 
 
 @router.post("/orders/{order_id}/returns", summary="Authorise a return of shipped units")
-def authorise_return(order_id: str, body: ReturnBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
+def authorise_return(order_id: OrderId, body: ReturnBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
     host.bus.handle(command_from(cmd.AuthoriseReturn, body, actor=user.actor, order_id=order_id))
     return JSONResponse(fulfilment_detail(host, order_id))
 
 
 @router.post("/returns/{rma_id}/receive",
              summary="Units came back: received vs damaged per line; refund, restock, replacement or exchange")
-def receive_return(rma_id: str, body: ReceiptBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
+def receive_return(rma_id: RecordId, body: ReceiptBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
     rma = host.bus.handle(command_from(cmd.ReceiveReturn, body, actor=user.actor, rma_id=rma_id))
     return JSONResponse(fulfilment_detail(host, rma.order_id))
 
@@ -182,7 +183,7 @@ def replenishments(host: HostDep, user: Viewer, status: ReplenishmentStatus | No
 
 @router.post("/replenishments/{request_id}/receive",
              summary="Replenishment arrived: its units go on hand at its location (pricing admin)")
-def receive_replenishment(request_id: str, body: ReplenishmentBody, host: HostDep,  # type: ignore[valid-type]
+def receive_replenishment(request_id: RecordId, body: ReplenishmentBody, host: HostDep,  # type: ignore[valid-type]
                           user: Annotated[User, Depends(requires(Action.ADMIN_PRICING))]) -> JSONResponse:
     done = host.bus.handle(command_from(cmd.ReceiveReplenishment, body, actor=user.actor, request_id=request_id))
     return JSONResponse({"replenishment": plain(done)})

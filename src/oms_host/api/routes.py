@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import pydantic
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -37,8 +37,23 @@ from order_management import (
     quote as quote_draft,
 )
 from order_management.handlers import problems_from_pydantic
+from order_management.limits import (
+    ID_LENGTH,
+    MAX_JSON_DEPTH,
+    MAX_MAP_ENTRIES,
+    MAX_OFFSET,
+    MAX_PAGE_SIZE,
+    MAX_VERSION,
+    REASON_LENGTH,
+    SEARCH_LENGTH,
+    OptionValue,
+    OrderId,
+    Text,
+    json_depth,
+)
 
 from .bodies import body_of, command_from
+from .errors import ApiError
 from .security import get_host, requires
 from .serialise import plain, record_detail
 
@@ -50,6 +65,11 @@ Viewer = Annotated[User, Depends(requires(Action.VIEW))]
 Desk = Annotated[User, Depends(requires(Action.CAPTURE))]
 Importer = Annotated[User, Depends(requires(Action.IMPORT))]
 Approver = Annotated[User, Depends(requires(Action.APPROVE))]
+#: Query parameters: a page of at most MAX_PAGE_SIZE rows starting at most MAX_OFFSET rows in; search text.
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+SearchText = Annotated[str, Text(SEARCH_LENGTH)]
+Name = Annotated[str, Text(80)]
 
 _ORDER_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": OrderInput.model_json_schema(mode="validation")}}}}
@@ -72,12 +92,19 @@ def draft_of(body: Any) -> OrderInput:
 
 
 async def json_body(request: Request) -> Any:
-    """The request body as JSON with exact numbers (Decimal, never float)."""
+    """The request body as JSON with exact numbers (Decimal, never float), nested at most MAX_JSON_DEPTH deep."""
     raw = await request.body()
+    too_deep = json_depth(raw)
+    if too_deep is not None:
+        raise ApiError(422, "request_error", "the request is malformed; nothing was changed", [FieldProblem(
+            "body", f"JSON nested deeper than {MAX_JSON_DEPTH} levels (at byte {too_deep})")])
     try:
         return json.loads(raw or b"null", parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise HTTPException(400, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise ApiError(400, "invalid_json", "the body is not JSON", [FieldProblem(
+            "body", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]) from None
+    except ValueError as exc:  # not UTF-8, or an integer of more than 4,300 digits
+        raise ApiError(400, "invalid_json", "the body is not JSON", [FieldProblem("body", str(exc))]) from None
 
 
 Body = Annotated[Any, Depends(json_body)]
@@ -85,12 +112,13 @@ Body = Annotated[Any, Depends(json_body)]
 
 def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise HTTPException(422, "the body must be a JSON object")
+        raise ApiError(422, "request_error", "the body must be a JSON object",
+                       [FieldProblem("body", f"a JSON object is expected, not {type(body).__name__}")])
     return body
 
 
 class Decision(BaseModel):
-    note: str = ""
+    note: Annotated[str, Text(REASON_LENGTH)] = ""
 
 
 CancellationBody = body_of(cmd.CancelOrder, "order_id")
@@ -139,13 +167,14 @@ def availability(body: Body, host: HostDep, user: Viewer) -> JSONResponse:
 
 
 class ConfigureRequest(BaseModel):
-    choices: dict[str, str | int | bool] = Field(default_factory=dict,
-                                                description="option → value, applied in this order")
+    choices: dict[Annotated[str, Text(80)], OptionValue] = Field(
+        default_factory=dict, max_length=MAX_MAP_ENTRIES, description="option → value, applied in this order")
 
 
 @router.post("/configure/{product_model}", tags=["configure"],
              summary="Configure a product: possible values, why others are not, and the fewest choices to undo")
-def configure(product_model: str, request: ConfigureRequest, host: HostDep, user: Viewer,
+def configure(product_model: Annotated[str, Text(80, min_length=1)], request: ConfigureRequest,
+              host: HostDep, user: Viewer,
               http: Request) -> JSONResponse:
     return JSONResponse(plain(http.app.state.configurators.answer(product_model, request.choices)))
 
@@ -163,12 +192,12 @@ def capture(body: Body, host: HostDep, user: Desk) -> JSONResponse:
 
 
 @router.get("/orders", tags=["orders"], summary="Search and filter orders (newest first)")
-def search(host: HostDep, user: Viewer, status: OrderStatus | None = None, customer_id: str | None = None,
-           channel: str | None = None, q: str | None = None,
+def search(host: HostDep, user: Viewer, status: OrderStatus | None = None,
+           customer_id: Annotated[str, Text(ID_LENGTH)] | None = None,
+           channel: Name | None = None, q: SearchText | None = None,
            flag: Annotated[str | None, Query(pattern="^(hold|approval|backorder|jeopardy)$")] = None,
            created_from: dt.date | None = None, created_to: dt.date | None = None,
-           limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
-           ) -> JSONResponse:
+           limit: PageSize = 50, offset: Offset = 0) -> JSONResponse:
     rows, total = list_orders(host.db, OrderFilter(status.value if status else None, customer_id, channel, q, flag,
                                                    created_from, created_to, limit, offset))
     return JSONResponse({"total": total, "orders": plain(rows)})
@@ -181,13 +210,13 @@ def order_detail(host: Host, order_id: str) -> dict[str, Any]:
 
 
 @router.get("/orders/{order_id}", tags=["orders"], summary="An order with prices, promises, history and events")
-def detail(order_id: str, host: HostDep, user: Viewer) -> JSONResponse:
+def detail(order_id: OrderId, host: HostDep, user: Viewer) -> JSONResponse:
     return JSONResponse(order_detail(host, order_id))
 
 
 @router.patch("/orders/{order_id}", tags=["orders"],
               summary="Revise an order: {changes: {...}, reason, expected_version} (409 with what changed if stale)")
-def revise(order_id: str, body: Body, host: HostDep, user: Desk) -> JSONResponse:
+def revise(order_id: OrderId, body: Body, host: HostDep, user: Desk) -> JSONResponse:
     data = _object(body)
     changes = data.get("changes")
     if not isinstance(changes, dict):
@@ -201,14 +230,15 @@ def revise(order_id: str, body: Body, host: HostDep, user: Desk) -> JSONResponse
 
 @router.post("/orders/{order_id}/cancel", tags=["orders"],
              summary="Cancel: tracks compensated, reservation released, payments voided or refunded — or nothing")
-def cancel(order_id: str, body: CancellationBody, host: HostDep, user: Desk) -> JSONResponse:  # type: ignore[valid-type]
+def cancel(order_id: OrderId, body: CancellationBody, host: HostDep,  # type: ignore[valid-type]
+           user: Desk) -> JSONResponse:
     host.bus.handle(command_from(cmd.CancelOrder, body, actor=user.actor, order_id=order_id))
     return JSONResponse(order_detail(host, order_id))
 
 
 @router.post("/orders/{order_id}/approve", tags=["approvals"],
              summary="Approve the order's pending approval (not the person who entered it or its discounts)")
-def approve(order_id: str, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
+def approve(order_id: OrderId, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
     host.bus.handle(cmd.ApproveOrder(actor=user.actor, order_id=order_id, roles=APPROVAL_ROLES[user.role],
                                      note=decision.note))
     return JSONResponse(order_detail(host, order_id))
@@ -216,14 +246,14 @@ def approve(order_id: str, decision: Decision, host: HostDep, user: Approver) ->
 
 @router.post("/orders/{order_id}/reject", tags=["approvals"],
              summary="Reject: the order goes back to the desk (entered) to be changed and resubmitted")
-def reject(order_id: str, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
+def reject(order_id: OrderId, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
     host.bus.handle(cmd.RejectOrder(actor=user.actor, order_id=order_id, roles=APPROVAL_ROLES[user.role],
                                     reason=decision.note or "rejected"))
     return JSONResponse(order_detail(host, order_id))
 
 
 @router.post("/orders/{order_id}/release-hold", tags=["approvals"], summary="Release the order's active holds")
-def release(order_id: str, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
+def release(order_id: OrderId, decision: Decision, host: HostDep, user: Approver) -> JSONResponse:
     host.bus.handle(cmd.ReleaseHold(actor=user.actor, order_id=order_id, note=decision.note))
     return JSONResponse(order_detail(host, order_id))
 
@@ -245,11 +275,13 @@ async def import_batch(request: Request, host: HostDep, user: Importer,
         records = parse_json_batch(text)
     report_ = await run_in_threadpool(import_orders, host.bus, records, policy, user.actor)
     status = 200 if report_.ok else 422 if (report_.batch_rejected or not report_.created) else 207
+    problems = [{"path": p.path, "message": p.message, "rule": p.rule, "severity": p.severity.value}
+                for p in report_.problems]
+    refused = {"error": {"type": "import_rejected", "message": report_.summary(), "problems": problems}}
     return JSONResponse({
+        **(refused if status == 422 else {}),
         "summary": report_.summary(), "created": report_.created, "already_imported": report_.already_imported,
-        "rejected": report_.rejected, "batch_rejected": report_.batch_rejected,
-        "problems": [{"path": p.path, "message": p.message, "rule": p.rule, "severity": p.severity.value}
-                     for p in report_.problems],
+        "rejected": report_.rejected, "batch_rejected": report_.batch_rejected, "problems": problems,
     }, status_code=status)
 
 
@@ -258,7 +290,7 @@ Admin = Annotated[User, Depends(requires(Action.ADMIN_PRICING))]
 
 
 @router.get("/supply", tags=["admin"], summary="Supply per item and location, with the units committed against it")
-def supply(host: HostDep, user: Viewer, item: str | None = None) -> JSONResponse:
+def supply(host: HostDep, user: Viewer, item: Name | None = None) -> JSONResponse:
     rows = [{"position": position.model_dump(mode="json"), "committed": committed,
              "available": position.total_supply - committed}
             for position, committed in host.supply.positions() if item is None or position.item == item]
@@ -267,8 +299,9 @@ def supply(host: HostDep, user: Viewer, item: str | None = None) -> JSONResponse
 
 @router.put("/supply/{item}/{location}", tags=["admin"],
             summary="Set an item's supply at a location (on hand, receipts, lead time); pricing admin")
-def put_supply(item: str, location: str, body: Body, host: HostDep, user: Admin,
-               expected_version: int | None = None) -> JSONResponse:
+def put_supply(item: Annotated[str, Text(80, min_length=1)], location: Annotated[str, Text(80, min_length=1)],
+               body: Body, host: HostDep, user: Admin,
+               expected_version: Annotated[int | None, Query(ge=0, le=MAX_VERSION)] = None) -> JSONResponse:
     from order_management.promising import SupplyPosition
 
     data = {**_object(body), "item": item, "location": location}
@@ -300,8 +333,8 @@ def reload_rulesets(host: HostDep, user: Admin, http: Request) -> JSONResponse:
 
 # -- customers, reports, exceptions -----------------------------------------------------------------------
 @router.get("/customers", tags=["customers"])
-def customers(host: HostDep, user: Viewer, q: str = "", limit: Annotated[int, Query(ge=1, le=500)] = 50,
-              offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
+def customers(host: HostDep, user: Viewer, q: SearchText = "", limit: PageSize = 50,
+              offset: Offset = 0) -> JSONResponse:
     return JSONResponse({"customers": plain(host.customers.search(q, limit=limit, offset=offset))})
 
 
@@ -316,12 +349,13 @@ def categories(host: Host) -> dict[str, str]:
 @router.get("/reports/{dimension}", tags=["reports"],
             summary="Revenue (net) and count by product, category, customer, country, channel or day")
 def reports(dimension: Dimension, host: HostDep, user: Viewer, start: dt.date | None = None,
-            end: dt.date | None = None, currency: str = "EUR",
+            end: dt.date | None = None, currency: Annotated[str, Query(pattern="^[A-Z]{3}$")] = "EUR",
             limit: Annotated[int, Query(ge=1, le=100)] = 10) -> JSONResponse:
     end = end or host.clock.now().date()
-    start = start or end - dt.timedelta(days=90)
+    start = start or max(dt.date.min + dt.timedelta(days=90), end) - dt.timedelta(days=90)
     if start > end:
-        raise HTTPException(422, "start is after end")
+        raise ApiError(422, "request_error", "start is after end", [FieldProblem("query.start",
+                                                                                 "start is after end")])
     rows = report(host.db, dimension, start, end, currency, categories(host), limit)
     return JSONResponse({"dimension": dimension.value, "start": start.isoformat(), "end": end.isoformat(),
                          "currency": currency, "rows": plain(rows)})

@@ -77,6 +77,13 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
+def _day_end(day: dt.date) -> dt.datetime:
+    """The start of the day after ``day`` (the last day of the calendar has no day after: its last instant)."""
+    if day == dt.date.max:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+    return _day_start(day + dt.timedelta(1))
+
+
 def _quantize(value: Any, currency: str) -> Decimal:
     amount = Decimal(str(value or 0))
     return amount.quantize(Decimal(1).scaleb(-get_currency_precision(currency)))
@@ -113,7 +120,7 @@ def list_orders(db: Database, where: OrderFilter) -> tuple[list[OrderSummary], i
     if where.created_from:
         conditions.append(orders.c.created_at >= _day_start(where.created_from))
     if where.created_to:
-        conditions.append(orders.c.created_at < _day_start(where.created_to + dt.timedelta(1)))
+        conditions.append(orders.c.created_at < _day_end(where.created_to))
     query = query.where(*conditions)
     with db.read() as connection:
         total = connection.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
@@ -160,7 +167,7 @@ def report(db: Database, dimension: Dimension, start: dt.date, end: dt.date, cur
     For products and categories, ``count`` is the number of order lines.
     """
     dimension = Dimension(dimension)
-    period = [orders.c.created_at >= _day_start(start), orders.c.created_at < _day_start(end + dt.timedelta(1)),
+    period = [orders.c.created_at >= _day_start(start), orders.c.created_at < _day_end(end),
               orders.c.status != "cancelled", orders.c.currency == currency]
     with db.read() as connection:
         if dimension in (Dimension.PRODUCTS, Dimension.CATEGORIES):
