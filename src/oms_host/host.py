@@ -30,9 +30,9 @@ from oms_host.storage.schema import orders
 from order_management import Clock, ConfiguratorProducts, Dependencies, MessageBus, dependencies_from
 from order_management import commands as cmd
 from order_management.promising import SupplyPosition
-from rule_language import RulesetBundle, load_ruleset_dir
+from rule_language import Problem, RulesetBundle, RulesetLoadError, load_ruleset_dir
 
-__all__ = ["Host", "SystemClock", "default_rulesets", "open_host"]
+__all__ = ["Host", "SystemClock", "default_rulesets", "open_host", "wiring_problems"]
 
 
 class SystemClock:
@@ -119,9 +119,21 @@ class Host:
 
         A folder with errors raises :class:`~rule_language.RulesetLoadError` (every
         problem located) and changes nothing; requests in flight finish on the old rules.
+        That holds for every failure on the way, not only the loader's: a folder
+        that cannot be read, a catalog naming a product model that is not loaded,
+        an approval no user may give, or anything the wiring refuses
+        (see :func:`wiring_problems`). Only when all of it succeeded are the bundle
+        and the bus swapped, together.
         """
-        bundle = load_ruleset_dir(rulesets or self.source or default_rulesets(), all_kinds())
-        fresh = _wire(self.db, bundle, self.clock, self.customers, self.supply)
+        folder = Path(rulesets or self.source or default_rulesets())
+        try:
+            bundle = load_ruleset_dir(folder, all_kinds())
+        except RulesetLoadError:
+            raise
+        except (OSError, ValueError) as exc:  # a folder gone, unreadable, or not a folder of rulesets
+            raise RulesetLoadError([Problem(str(folder), 1, 1, f"the ruleset folder cannot be read: {exc}")]) \
+                from None
+        fresh = _wire(self.db, bundle, self.clock, self.customers, self.supply, folder)
         self.bundle, self.bus = bundle, fresh.bus
         return bundle
 
@@ -150,7 +162,7 @@ def open_host(database_url: str | None = None, rulesets: str | Path | None = Non
     clock = clock or SystemClock()
     customers = SqlCustomerDirectory(db)
     supply = SqlReservationStore(db, clock.now)
-    host = _wire(db, bundle, clock, customers, supply)
+    host = _wire(db, bundle, clock, customers, supply, source)
     host.source = source
     return host
 
@@ -192,10 +204,51 @@ def configurable_skus(bundle: RulesetBundle) -> dict[str, str]:
     return found
 
 
+def wiring_problems(bundle: RulesetBundle) -> list[Problem]:
+    """What the host needs of a bundle beyond each kind's own checks, every problem located.
+
+    A catalog product naming a product model the bundle does not have, and an
+    ``approvals`` rule asking for a role no host user acts in (its orders would
+    wait for ever), are reported at the line of the offending value.
+    """
+    from oms_host.auth import APPROVAL_ROLES
+
+    problems: list[Problem] = []
+    models = {r.name for r in bundle.of_kind("product_model")}
+    for catalog in bundle.of_kind("product_catalog"):
+        for index, product in enumerate(catalog.model.products):
+            if product.product_model is not None and product.product_model not in models:
+                problems.append(Problem.at(
+                    catalog.document.location(("products", index, "product_model")),
+                    f"{product.sku} names product model {product.product_model!r}, which is not loaded",
+                    hint=f"models: {', '.join(sorted(models)) or 'none'}"))
+    actable = frozenset().union(*APPROVAL_ROLES.values())
+    for rules in bundle.of_kind("event_rules"):
+        for index, rule in enumerate(rules.model.approvals):
+            if rule.role not in actable:
+                problems.append(Problem.at(
+                    rules.document.location(("approvals", index, "role")),
+                    f"approval rule {rule.id!r} asks for a {rule.role!r}, a role no host user acts in",
+                    hint=f"they act in: {', '.join(sorted(actable))}"))
+    return problems
+
+
 def _wire(db: Database, bundle: RulesetBundle, clock: Clock, customers: SqlCustomerDirectory,
-          supply: SqlReservationStore) -> Host:
-    configurable_skus(bundle)  # a catalog naming a product model that is not loaded fails here, not on a page
-    deps = dependencies_from(bundle, customers, clock, products=SerialisedProducts(ConfiguratorProducts(bundle)))
-    check_approval_roles(deps)
+          supply: SqlReservationStore, folder: Path | None = None) -> Host:
+    """The host over ``bundle``; raises :class:`RulesetLoadError` for anything the bundle cannot be wired with."""
+    problems = wiring_problems(bundle)
+    if problems:
+        raise RulesetLoadError(problems)
+    try:
+        configurable_skus(bundle)  # a catalog naming a product model that is not loaded fails here, not on a page
+        deps = dependencies_from(bundle, customers, clock,
+                                 products=SerialisedProducts(ConfiguratorProducts(bundle)))
+        check_approval_roles(deps)
+    except RulesetLoadError:
+        raise
+    except (ValueError, LookupError, TypeError, ArithmeticError) as exc:
+        # A check a kind does not make yet: still a located problem (the folder), never a 500.
+        raise RulesetLoadError([Problem(str(folder or "<rulesets>"), 1, 1,
+                                        f"the rulesets cannot be put to work: {exc}")]) from None
     bus = MessageBus(lambda: SqlUnitOfWork(db, clock.now), deps)
     return Host(db, bundle, customers, supply, OrderEvents(db), clock, bus)

@@ -78,9 +78,14 @@ class FormulaSpec(BaseModel):
     description: str | None = None
 
 
+MAX_FORMULAS = 500
+"""The most formulas one ``formulas`` file may hold: each sees all above it, so
+compiling costs grow with the square of their number (500 compile in ~0.3 s)."""
+
+
 class FormulasFile(RulesetHeader):
     symbols: dict[str, Any] = Field(default_factory=dict)
-    formulas: dict[str, FormulaSpec] = Field(min_length=1)
+    formulas: dict[str, FormulaSpec] = Field(min_length=1, max_length=MAX_FORMULAS)
 
     @field_validator("formulas", mode="before")
     @classmethod
