@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from fastapi.testclient import TestClient
 
 from oms_host.api import create_app
 from oms_host.api.security import CSRF_COOKIE, CSRF_HEADER, SecuritySettings
-from oms_host.auth import Role, Users
+from oms_host.auth import LoginGuard, LoginLimits, LoginThrottled, Role, Users
 from oms_host.host import open_host
 from order_management import FixedClock
 from tests.oms_host.conftest import CUSTOMERS, NOW, RULESETS, SUPPLY
@@ -304,3 +308,144 @@ def test_the_secure_cookie_setting_comes_from_the_environment_or_the_serve_flag(
 @pytest.fixture
 def url_of_sqlite(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'serve.sqlite3'}"
+
+
+# -- log-in abuse -------------------------------------------------------------------------------------------
+class CountingHasher(PasswordHasher):
+    """A fast hasher that counts verifications, the most at once, and can be held inside one."""
+
+    def __init__(self, hold: threading.Event | None = None) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.verified: list[str] = []
+        self.running = self.most = 0
+        self.hold = hold
+        self._lock = threading.Lock()
+
+    def verify(self, hash, password) -> bool:
+        with self._lock:
+            self.verified.append(hash)
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            if self.hold is not None:
+                self.hold.wait(5)
+            else:
+                time.sleep(0.02)
+            return super().verify(hash, password)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def users_with(host, limits: LoginLimits, hasher: PasswordHasher | None = None) -> Users:
+    users = Users(host.db, hasher=hasher or FAST_HASHER, limits=limits)
+    users.add("anna", "anna-pw", Role.ORDER_DESK)
+    users.add("olga", "olga-pw", Role.ORDER_DESK)
+    return users
+
+
+def test_failures_are_counted_per_client_address_whatever_the_name(host) -> None:
+    users = users_with(host, LoginLimits(per_name=100, per_address=3, global_failures=100))
+    for name in ("x1", "x2", "anna"):
+        assert users.authenticate(name, "guess", "203.0.113.9") is None
+    with pytest.raises(LoginThrottled, match="from your address") as refused:
+        users.authenticate("olga", "olga-pw", "203.0.113.9")        # even the right password: no hash at all
+    assert 200 < refused.value.retry_after <= 300
+    assert users.authenticate("olga", "olga-pw", "198.51.100.7").username == "olga"  # another address is fine
+    for _ in range(3):
+        assert users.authenticate("x", "guess", "2001:db8::1") is None
+    with pytest.raises(LoginThrottled):
+        users.authenticate("olga", "olga-pw", "2001:db8::ffff")      # the same IPv6 /64
+
+
+def test_failures_are_counted_for_the_whole_server(host) -> None:
+    users = users_with(host, LoginLimits(per_name=100, per_address=100, global_failures=4))
+    for i in range(4):
+        assert users.authenticate(f"spray{i}", "guess", f"192.0.2.{i}") is None   # each from its own address
+    with pytest.raises(LoginThrottled, match="on this server"):
+        users.authenticate("anna", "anna-pw", "192.0.2.200")
+
+
+def test_failures_are_still_counted_per_name_and_a_success_clears_them(host) -> None:
+    users = users_with(host, LoginLimits(per_name=3, per_address=100, global_failures=100))
+    for i in range(2):
+        assert users.authenticate("anna", "guess", f"192.0.2.{i}") is None
+    assert users.authenticate("anna", "anna-pw", "192.0.2.9").username == "anna"   # clears anna's failures
+    for i in range(3):
+        assert users.authenticate("anna", "guess", f"192.0.2.{i}") is None
+    with pytest.raises(LoginThrottled, match="for this name"):
+        users.authenticate("anna", "anna-pw", "192.0.2.50")
+    for _ in range(50):                                        # successes never count against an address
+        assert users.authenticate("olga", "olga-pw", "192.0.2.77") is not None
+
+
+def test_concurrent_hashes_are_bounded_and_the_rest_wait_then_get_429(host) -> None:
+    hasher = CountingHasher()
+    users = users_with(host, LoginLimits(concurrent_hashes=2, hash_wait_seconds=5, per_name=100, per_address=100,
+                                         global_failures=100), hasher)
+
+    async def flood() -> list[object]:
+        return await asyncio.gather(*(users.authenticate_async(f"n{i}", "guess", "192.0.2.1") for i in range(8)),
+                                    return_exceptions=True)
+
+    assert asyncio.run(flood()) == [None] * 8
+    assert hasher.most == 2                                    # never more than two at once; all eight waited
+
+    hold = threading.Event()
+    held = users_with(host, LoginLimits(concurrent_hashes=1, hash_wait_seconds=0.2), CountingHasher(hold))
+    first = threading.Thread(target=held.authenticate, args=("anna", "anna-pw", "192.0.2.1"))
+    first.start()
+    while not held.hasher.running:                             # type: ignore[attr-defined]
+        time.sleep(0.01)
+    started = time.monotonic()
+    with pytest.raises(LoginThrottled, match="busy"):
+        asyncio.run(held.authenticate_async("olga", "olga-pw", "192.0.2.2"))
+    assert 0.15 < time.monotonic() - started < 2
+    hold.set()
+    first.join()
+    assert asyncio.run(held.authenticate_async("olga", "olga-pw", "192.0.2.2")).username == "olga"  # not counted
+
+
+def test_an_unknown_name_costs_the_same_hash_as_a_known_one(host) -> None:
+    hasher = CountingHasher()
+    users = users_with(host, LoginLimits(per_name=100, per_address=100, global_failures=100), hasher)
+    users.add("gone", "gone-pw", Role.ORDER_DESK)
+    users.disable("gone")
+    for name, password in [("anna", "anna-pw"), ("anna", "wrong"), ("nobody", "wrong"), ("gone", "gone-pw")]:
+        before = len(hasher.verified)
+        users.authenticate(name, password, "192.0.2.1")
+        assert len(hasher.verified) == before + 1, name        # exactly one verification, whoever it is
+    known, unknown = hasher.verified[0], hasher.verified[2]
+    assert unknown != known and extract_parameters(unknown) == extract_parameters(known)  # same work: a dummy
+    assert hasher.verified[2] == hasher.verified[3]            # one dummy, kept
+
+
+def test_hashes_run_on_their_own_threads_at_a_lower_priority(host) -> None:
+    users = users_with(host, LoginLimits(concurrent_hashes=2, hash_niceness=7))
+    seen = users.guard.executor().submit(lambda: (threading.current_thread().name,
+                                                  os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))).result()
+    assert seen[0].startswith("tarif-hash") and seen[1] >= 7
+
+
+def test_the_guard_remembers_a_bounded_number_of_names_and_addresses() -> None:
+    guard = LoginGuard(LoginLimits(tracked_keys=3, per_name=1, per_address=100, global_failures=1000))
+    for i in range(50):
+        guard.admit(f"name{i}", f"192.0.2.{i}")
+    assert len(guard._names._times) == 3 and len(guard._addresses._times) == 3
+    with pytest.raises(LoginThrottled):
+        guard.admit("name49", "192.0.2.99")                   # the latest are remembered
+
+
+def test_a_throttled_log_in_answers_429_with_retry_after_on_the_api_and_the_page(host) -> None:
+    app = app_for(host)
+    app.state.users = users_with(host, LoginLimits(per_name=2))
+    client = TestClient(app)
+    for _ in range(2):
+        assert client.post("/api/session", json={"username": "anna", "password": "x"}).status_code == 401
+    refused = client.post("/api/session", json={"username": "anna", "password": "anna-pw"})
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    assert refused.json()["error"]["type"] == "too_many_attempts"
+    client.get("/login")
+    page = client.post("/login", data={"username": "anna", "password": "anna-pw",
+                                       "csrf_token": client.cookies[CSRF_COOKIE]}, headers={"Origin": OWN})
+    assert page.status_code == 429 and 'id="login-throttled"' in page.text and page.headers["retry-after"]

@@ -73,6 +73,7 @@ __all__ = [
     "SESSION_COOKIE",
     "BrowserDefences",
     "SecuritySettings",
+    "client_address",
     "csrf_problems",
     "get_host",
     "get_users",
@@ -142,6 +143,11 @@ def _bearer(headers: Mapping[str, str]) -> str | None:
 
 def _token(request: Request) -> str | None:
     return _bearer(request.headers) or request.cookies.get(SESSION_COOKIE)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (behind a proxy: run uvicorn with --proxy-headers)."""
+    return request.client.host if request.client else "unknown"
 
 
 def optional_user(request: Request) -> User | None:

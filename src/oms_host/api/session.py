@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from oms_host.auth import Action, User
+from oms_host.auth import Action, LoginThrottled, User, Users
 from oms_host.host import Host
 
-from .security import SESSION_COOKIE, get_host, get_users, requires, set_cookie
+from .security import SESSION_COOKIE, client_address, get_host, get_users, requires, set_cookie
 
 __all__ = ["router"]
 
@@ -25,14 +27,18 @@ class Login(BaseModel):
     password: str = Field(min_length=1)
 
 
-@router.post("/session", summary="Log in; returns a bearer token (also set as a cookie)")
-def login(request: Request, credentials: Login, host: HostDep, users=Depends(get_users)) -> JSONResponse:  # noqa: B008
-    if users.locked_out(credentials.username):
-        raise HTTPException(429, "too many failed log-ins for this name; try again in a few minutes")
-    user = users.authenticate(credentials.username, credentials.password)
+@router.post("/session", summary="Log in; returns a bearer token (also set as a cookie)",
+             responses={429: {"description": "too many failed log-ins (per name, address or server) or the "
+                                             "server is busy checking others; see Retry-After"}})
+async def login(request: Request, credentials: Login, host: HostDep,
+                users: Users = Depends(get_users)) -> JSONResponse:  # noqa: B008
+    try:
+        user = await users.authenticate_async(credentials.username, credentials.password, client_address(request))
+    except LoginThrottled as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after))}) from exc
     if user is None:
         raise HTTPException(401, "unknown user or wrong password")
-    token = users.open_session(user, host.clock.now())
+    token = await run_in_threadpool(users.open_session, user, host.clock.now())
     response = JSONResponse({"token": token, "username": user.username, "role": user.role.value})
     set_cookie(response, request, SESSION_COOKIE, token)
     return response

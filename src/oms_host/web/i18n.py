@@ -29,6 +29,8 @@ _FR = {
     "Orders": "Commandes", "New order": "Nouvelle commande", "Exceptions": "Exceptions", "Reports": "Rapports",
     "Customers": "Clients", "Log out": "Déconnexion", "Log in": "Connexion", "Username": "Identifiant",
     "Password": "Mot de passe", "Unknown user or wrong password.": "Identifiant ou mot de passe incorrect.",
+    "Too many log-in attempts; try again in a few minutes.":
+        "Trop de tentatives de connexion ; réessayez dans quelques minutes.",
     "Search": "Rechercher", "Status": "Statut", "Channel": "Canal", "Customer": "Client", "Total": "Total",
     "Created": "Créée", "Any": "Tous", "Flags": "Signaux", "Filter": "Filtrer", "Order": "Commande",
     "on hold": "en attente", "awaiting approval": "à approuver", "backordered": "en rupture",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,9 @@ from starlette.concurrency import run_in_threadpool
 
 from oms_host.api.fulfilment import fulfilment_detail, open_alerts
 from oms_host.api.routes import categories
-from oms_host.api.security import CSRF_FIELD, SESSION_COOKIE, optional_user, set_cookie
+from oms_host.api.security import CSRF_FIELD, SESSION_COOKIE, client_address, optional_user, set_cookie
 from oms_host.api.serialise import record_detail
-from oms_host.auth import APPROVAL_ROLES, Action, User
+from oms_host.auth import APPROVAL_ROLES, Action, LoginThrottled, User
 from oms_host.configure import Configurators
 from oms_host.host import Host
 from oms_host.storage.queries import Dimension, OrderFilter, exceptions, list_orders, report
@@ -106,14 +107,21 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/login")
-def login(request: Request, username: str = Form(...), password: str = Form(...)) -> Response:
+async def login(request: Request, username: str = Form(...), password: str = Form(...)) -> Response:
     host = _host(request)
     users = request.app.state.users
-    user = users.authenticate(username, password)
+    try:
+        user = await users.authenticate_async(username, password, client_address(request))
+    except LoginThrottled as exc:
+        t = _translator(request, None)
+        refused = _page(request, "login.html", None, status=429, username=username,
+                        error_text=t("Too many log-in attempts; try again in a few minutes."))
+        refused.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        return refused
     if user is None:
         return _page(request, "login.html", None, status=401, error=True, username=username)
     response = RedirectResponse("/orders", status_code=303)
-    set_cookie(response, request, SESSION_COOKIE, users.open_session(user, host.clock.now()))
+    set_cookie(response, request, SESSION_COOKIE, await run_in_threadpool(users.open_session, user, host.clock.now()))
     return response
 
 
