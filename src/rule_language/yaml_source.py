@@ -329,8 +329,9 @@ def _yaml_error(exc: yaml.YAMLError, text: str, file: str) -> YamlProblem:
     """A located problem for a YAML reader, scanner, parser or composer error."""
     if isinstance(exc, yaml.reader.ReaderError):
         line, column = _line_and_column(text, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
         return YamlProblem(Location(file, line, column),
-                           f"invalid YAML: character {exc.character!r} is not allowed in a YAML file",
+                           f"invalid YAML: character U+{code:04X} is not allowed in a YAML file",
                            hint="remove control characters; use a tab or newline only as whitespace")
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
