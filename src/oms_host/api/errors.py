@@ -196,6 +196,7 @@ def _openapi_with_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
         schemas.pop("ValidationError", None)
         for path in spec.get("paths", {}).values():
             for operation in path.values():
+                _hoist_definitions(operation.get("requestBody", {}), schemas)
                 responses = operation.setdefault("responses", {})
                 responses["4XX"] = described
                 if "422" in responses:
@@ -204,3 +205,23 @@ def _openapi_with_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
         return spec
 
     return openapi
+
+
+def _hoist_definitions(node: Any, schemas: dict[str, Any]) -> Any:
+    """Move pydantic's ``$defs`` of an inline schema to the components, and point its refs there.
+
+    A ``#/$defs/LineInput`` ref is resolved from the root of the OpenAPI
+    document, where there is no ``$defs``: left inline, it points nowhere.
+    """
+    if isinstance(node, dict):
+        for name, definition in node.pop("$defs", {}).items():
+            schemas.setdefault(name, _hoist_definitions(definition, schemas))
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            node["$ref"] = "#/components/schemas/" + ref.removeprefix("#/$defs/")
+        for value in node.values():
+            _hoist_definitions(value, schemas)
+    elif isinstance(node, list):
+        for value in node:
+            _hoist_definitions(value, schemas)
+    return node

@@ -42,6 +42,7 @@ from order_management.limits import (
     MAX_JSON_DEPTH,
     MAX_MAP_ENTRIES,
     MAX_OFFSET,
+    MAX_ORDERS_PER_IMPORT,
     MAX_PAGE_SIZE,
     MAX_VERSION,
     REASON_LENGTH,
@@ -261,8 +262,9 @@ def release(order_id: OrderId, decision: Decision, host: HostDep, user: Approver
 # -- imports ----------------------------------------------------------------------------------------------
 @router.post("/imports", tags=["imports"], summary="Import a batch (JSON, or CSV with Content-Type text/csv)",
              openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": {"type": "object", "properties": {"orders": {
-                     "type": "array", "items": OrderInput.model_json_schema(mode="validation")}}}},
+                 "application/json": {"schema": {"type": "object", "required": ["orders"], "properties": {"orders": {
+                     "type": "array", "maxItems": MAX_ORDERS_PER_IMPORT,
+                     "items": OrderInput.model_json_schema(mode="validation")}}}},
                  "text/csv": {"schema": {"type": "string"}}}}})
 async def import_batch(request: Request, host: HostDep, user: Importer,
                        policy: ErrorPolicy = ErrorPolicy.REJECT_BATCH) -> JSONResponse:
