@@ -76,7 +76,7 @@ def load_model(path: Path, model_name: str | None = None) -> ProductModel:
                            [(p.stem, p.read_text(encoding="utf-8")) for p in rules],
                            name=path.parent.name)
     if path.suffix in (".yaml", ".yml"):
-        bundle = load_rulesets([(str(path), path.read_text(encoding="utf-8"))], all_kinds())
+        bundle = load_rulesets([(str(path), path.read_bytes())], all_kinds())  # the loader locates bad bytes
         models = bundle.of_kind("product_model")
         if model_name is not None:
             models = [m for m in models if m.name == model_name]

@@ -52,7 +52,7 @@ from rule_language import (
     Schema,
     schema_for,
 )
-from rule_language.syntax import Between, Binary, Compare, In, ListLiteral, Literal, Node, Path, Unary
+from rule_language.syntax import Between, Binary, Compare, In, ListLiteral, Literal, Node, Path, Unary, chain
 
 __all__ = [
     "EVENT_RULES_KIND",
@@ -203,6 +203,10 @@ class _Translator:
             op = {"and": "$and", "or": "$or"}[node.op]
             if negate:  # De Morgan
                 op = "$or" if op == "$and" else "$and"
+            first, links = chain(node)  # a long `or` is unrolled, not recursed into
+            terms = [first, *(link.right for link in links)]
+            if all(link.op == node.op for link in links):
+                return {op: [self(term, negate) for term in terms]}
             return {op: [self(node.left, negate), self(node.right, negate)]}
         if isinstance(node, Unary) and node.op == "not":
             return self(node.operand, not negate)

@@ -195,3 +195,14 @@ def test_any_sequence_of_events_and_changes_keeps_a_track_well_formed(moves) -> 
     sent_ids = [c.command_id for c in commands if c.compensates is None]
     taken_back = [c.compensates for c in commands if c.compensates is not None]
     assert set(taken_back) <= set(sent_ids) and len(taken_back) == len(set(taken_back))
+
+
+def test_a_long_or_chain_becomes_one_flat_condition_for_the_event_engine() -> None:
+    from order_management.fulfilment import FULFILMENT_KINDS, event_rules_from
+    from rule_language import load_rulesets
+
+    terms = " or ".join(f"line.days_late = {i}" for i in range(380))
+    text = f"kind: event_rules\nname: long\nversion: 1\njeopardy:\n  - id: many\n    when: {terms}\n    priority: high\n"
+    [rule] = event_rules_from(load_rulesets([("long.yaml", text)], FULFILMENT_KINDS))[0].rules
+    fact_type, alternatives = rule.condition["$and"]
+    assert fact_type == {"type": "line"} and len(alternatives["$or"]) == 380
