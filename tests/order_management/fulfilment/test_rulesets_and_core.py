@@ -202,7 +202,8 @@ def test_a_long_or_chain_becomes_one_flat_condition_for_the_event_engine() -> No
     from rule_language import load_rulesets
 
     terms = " or ".join(f"line.days_late = {i}" for i in range(380))
-    text = f"kind: event_rules\nname: long\nversion: 1\njeopardy:\n  - id: many\n    when: {terms}\n    priority: high\n"
+    text = (f"kind: event_rules\nname: long\nversion: 1\n"
+            f"jeopardy:\n  - id: many\n    when: {terms}\n    priority: high\n")
     [rule] = event_rules_from(load_rulesets([("long.yaml", text)], FULFILMENT_KINDS))[0].rules
     fact_type, alternatives = rule.condition["$and"]
     assert fact_type == {"type": "line"} and len(alternatives["$or"]) == 380
