@@ -37,6 +37,8 @@ __all__ = [
 DEFAULT_DEMAND_CLASS = "standard"
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]*$"
+#: Units of one item at one location, stock and receipts together: the host keeps their total in an INTEGER.
+MAX_UNITS = 1_000_000_000
 
 
 class _Frozen(BaseModel):
@@ -82,7 +84,7 @@ class Receipt(_Frozen):
     """
 
     id: str = Field(pattern=_ID, max_length=80)
-    quantity: int = Field(ge=1)
+    quantity: int = Field(ge=1, le=MAX_UNITS)
     expected_on: dt.date
     kind: ReceiptKind = ReceiptKind.PURCHASE_ORDER
 
@@ -101,9 +103,9 @@ class SupplyPosition(_Frozen):
 
     item: str = Field(pattern=_ID, max_length=80)
     location: str = Field(pattern=_ID, max_length=80)
-    on_hand: int = Field(ge=0)
-    safety_stock: int = Field(default=0, ge=0)
-    receipts: tuple[Receipt, ...] = ()
+    on_hand: int = Field(ge=0, le=MAX_UNITS)
+    safety_stock: int = Field(default=0, ge=0, le=MAX_UNITS)
+    receipts: tuple[Receipt, ...] = Field((), max_length=1000)
     lead_time_days: int | None = Field(default=None, ge=0, le=3650)
     lead_time_kind: LeadTimeKind = LeadTimeKind.BUY
 
@@ -112,6 +114,8 @@ class SupplyPosition(_Frozen):
         ids = [r.id for r in self.receipts]
         if len(set(ids)) != len(ids):
             raise ValueError(f"receipt ids must be unique at {self.item}@{self.location}")
+        if self.total_supply > MAX_UNITS:
+            raise ValueError(f"on hand and receipts come to {self.total_supply:,} units, more than {MAX_UNITS:,}")
         return self
 
     @property
