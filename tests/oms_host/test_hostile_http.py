@@ -22,7 +22,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from oms_host.api import create_app
-from oms_host.api.limits import BodySizeLimit, install_limits
+from oms_host.api.limits import BodySizeLimit
 from oms_host.auth import Role, Users
 from oms_host.host import open_host
 from oms_host.storage.schema import (
@@ -60,8 +60,7 @@ def api(migrated) -> Iterator[TestClient]:
     host.customers.put_many(CUSTOMERS)
     host.put_supply(SUPPLY)
     app = create_app(host, with_ui=False)
-    if not any(m.cls is BodySizeLimit for m in app.user_middleware):
-        install_limits(app)
+    assert any(m.cls is BodySizeLimit for m in app.user_middleware), "create_app installs the request limits"
     users = Users(host.db, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     app.state.users = users
     client = TestClient(app, raise_server_exceptions=False)

@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from oms_host.api import create_app
-from oms_host.api.limits import BodySizeLimit, install_limits
+from oms_host.api.limits import BodySizeLimit
 from oms_host.auth import Role, Users
 from oms_host.host import open_host
 from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY
@@ -59,8 +59,7 @@ def app(db, bundle, clock):
     host.customers.put_many(CUSTOMERS)
     host.put_supply(SUPPLY)
     application = create_app(host, with_ui=False)
-    if not any(m.cls is BodySizeLimit for m in application.user_middleware):
-        install_limits(application)
+    assert any(m.cls is BodySizeLimit for m in application.user_middleware), "create_app installs the request limits"
     users = Users(host.db, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     users.add("anna", "anna-pw", Role.ORDER_DESK)
     application.state.users = users

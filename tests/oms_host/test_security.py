@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher, extract_parameters
 from fastapi.testclient import TestClient
 
 from oms_host.api import create_app
 from oms_host.api.security import CSRF_COOKIE, CSRF_HEADER, SecuritySettings
-from oms_host.auth import LoginGuard, LoginLimits, LoginThrottled, Role, Users
+from oms_host.auth import PASSWORD_HASHING, LoginGuard, LoginLimits, LoginThrottled, Role, Users
 from oms_host.host import open_host
+from oms_host.storage.schema import users
 from order_management import FixedClock
 from tests.oms_host.conftest import CUSTOMERS, NOW, RULESETS, SUPPLY
 
@@ -469,3 +471,16 @@ def test_a_throttled_log_in_answers_429_with_retry_after_on_the_api_and_the_page
     page = client.post("/login", data={"username": "anna", "password": "anna-pw",
                                        "csrf_token": client.cookies[CSRF_COOKIE]}, headers={"Origin": OWN})
     assert page.status_code == 429 and 'id="login-throttled"' in page.text and page.headers["retry-after"]
+
+
+def test_a_password_stored_with_older_parameters_is_rehashed_at_its_next_log_in(host) -> None:
+    old = Users(host.db, hasher=PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=2))
+    old.add("olga", "olga-pw", Role.ORDER_DESK)
+    current = Users(host.db)
+    assert current.authenticate("olga", "olga-pw") is not None
+    with host.db.read() as connection:
+        stored = connection.execute(sa.select(users.c.password_hash).where(users.c.username == "olga")).scalar()
+    parameters = extract_parameters(stored)
+    assert (parameters.memory_cost, parameters.time_cost, parameters.parallelism) == (
+        PASSWORD_HASHING["memory_cost"], PASSWORD_HASHING["time_cost"], PASSWORD_HASHING["parallelism"])
+    assert current.authenticate("olga", "olga-pw") is not None and current.authenticate("olga", "wrong") is None

@@ -10,6 +10,7 @@ from oms_host.host import Host, open_host
 
 from .errors import install_error_handlers
 from .fulfilment import router as fulfilment_router
+from .limits import install_limits
 from .routes import router
 from .security import SecuritySettings, install_browser_defences
 from .session import router as session_router
@@ -34,6 +35,7 @@ def create_app(host: Host | None = None, *, database_url: str | None = None, wit
     app.state.configurators = Configurators(host.bundle)
     install_error_handlers(app)
     install_browser_defences(app, security)
+    install_limits(app)  # added last, so it runs first: a body too large is refused before anyone reads it
     app.include_router(session_router)
     app.include_router(router)
     app.include_router(fulfilment_router)
