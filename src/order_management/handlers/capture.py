@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import pydantic
 
@@ -19,7 +20,7 @@ from ..context import Totals
 from ..errors import DuplicateOrderError, FieldProblem, OrderValidationError, Severity
 from ..events import OrderCaptured, StockMoved
 from ..fulfilment.audit import Entity, plain
-from ..model import Customer, LineKind, LineStatus, Order, OrderInput, OrderLine
+from ..model import Customer, LineInput, LineKind, LineStatus, Order, OrderInput, OrderLine
 from ..ports import LinePromise, LinePromiseStatus, OrderRecord, PricingOutcome
 from ..revisions import Revision
 from ..unit_of_work import UnitOfWork
@@ -80,6 +81,11 @@ def problems_from_pydantic(error: pydantic.ValidationError, prefix: str = "") ->
     return problems
 
 
+#: The server's fields of a new line, given whole so that building it looks up no defaults.
+_NOTHING_FULFILLED: dict[str, Any] = {name: OrderLine.model_fields[name].get_default(call_default_factory=True)
+                                      for name in set(OrderLine.model_fields) - set(LineInput.model_fields)}
+
+
 def new_order(draft: OrderInput, order_id: str) -> Order:
     """The server's order for a client's draft: numbered, version 1, nothing fulfilled yet.
 
@@ -87,7 +93,7 @@ def new_order(draft: OrderInput, order_id: str) -> Order:
     defaults, so the order is assembled without validating the draft again
     (about a third of a ten-line capture's time otherwise).
     """
-    lines = tuple(OrderLine.model_construct(draft_line.model_fields_set, **dict(draft_line))
+    lines = tuple(OrderLine.model_construct(draft_line.model_fields_set, **dict(draft_line), **_NOTHING_FULFILLED)
                   for draft_line in draft.lines)
     return Order.model_construct(draft.model_fields_set | {"order_id"}, **{**dict(draft), "lines": lines,
                                                                          "order_id": order_id})
