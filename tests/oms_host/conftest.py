@@ -13,7 +13,6 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,9 @@ import sqlalchemy as sa
 
 from oms_host.storage import Database
 from oms_host.storage.schema import metadata
-from order_management import Address, Customer, FixedClock, Party
+from order_management import FixedClock
 from order_management.promising import SupplyPosition
+from tests.customers import CUSTOMERS as CUSTOMERS  # the shared test customers, named here too
 
 POSTGRES_ADMIN_URL = os.environ.get("TARIF_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = dt.datetime(2025, 7, 15, 9, 30, tzinfo=dt.UTC)
@@ -92,19 +92,6 @@ def db(migrated: Database) -> Database:
     empty(migrated)
     return migrated
 
-
-def _party(name: str, country: str, city: str) -> Party:
-    return Party(name=name, address=Address(country=country, city=city))
-
-
-CUSTOMERS = [
-    Customer(id="C-100", name="Vélo Lyon", segment="gold", bill_to=_party("Vélo Lyon SARL", "FR", "Lyon"),
-             ship_to=_party("Vélo Lyon – shop", "FR", "Lyon")),
-    Customer(id="C-200", name="Radhaus Köln", segment="standard", credit_limit=Decimal("1000.00"),
-             open_balance=Decimal("800.00"), ship_to=_party("Radhaus", "DE", "Köln")),
-    Customer(id="C-300", name="Walk-in", segment="standard"),
-    Customer(id="C-400", name="Blocked Ltd", blocked=True, ship_to=_party("Blocked", "FR", "Paris")),
-]
 
 SUPPLY = [SupplyPosition(item="BIKE-TRAIL", location="DE-KS", on_hand=3, lead_time_days=10),
           SupplyPosition(item="BIKE-CITY", location="DE-KS", on_hand=0, lead_time_days=21),

@@ -8,42 +8,26 @@ commands, and reads what was committed through a unit of work.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from order_management import (
-    Address,
     CaptureResult,
-    Customer,
     MessageBus,
     Order,
     OrderBalance,
     OrderInput,
     OrderRecord,
-    Party,
 )
 from order_management import commands as c
 from order_management.events import DomainEvent, ShipmentRequested
 from order_management.fulfilment import AuditEvent, Entity, EventType, Hold, ProcessInstance, Track
 from order_management.handlers import Handling
 from order_management.promising import SupplyPosition
+from tests.customers import CUSTOMERS as CUSTOMERS  # the shared test customers, named here too
 
 NOW = dt.datetime(2025, 7, 15, 9, 30, tzinfo=dt.UTC)
 LYON = "FR-LY"  # where the sample sourcing rules ship French orders from first
 
-
-def _party(name: str, country: str, city: str) -> Party:
-    return Party(name=name, address=Address(country=country, city=city))
-
-
-CUSTOMERS = [
-    Customer(id="C-100", name="Vélo Lyon", segment="gold", bill_to=_party("Vélo Lyon SARL", "FR", "Lyon"),
-             ship_to=_party("Vélo Lyon – shop", "FR", "Lyon")),
-    Customer(id="C-200", name="Radhaus Köln", segment="standard", credit_limit=Decimal("1000.00"),
-             open_balance=Decimal("800.00"), ship_to=_party("Radhaus", "DE", "Köln")),
-    Customer(id="C-300", name="Walk-in", segment="standard"),
-    Customer(id="C-400", name="Blocked Ltd", blocked=True, ship_to=_party("Blocked", "FR", "Paris")),
-]
 
 #: Stock on hand in Lyon; BIKE-CITY has none and no lead time, so it can only be backordered.
 STOCK = {"BIKE-TRAIL": 3, "HELMET-AERO": 50, "LOCK-U": 50, "BOTTLE": 500, "BIKE-CITY": 0}
