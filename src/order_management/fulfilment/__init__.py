@@ -12,7 +12,7 @@ them are the order layer's handlers (:mod:`order_management.handlers`), run
 by its message bus over one unit of work.
 """
 
-from .audit import AuditEvent, AuditTrail, Entity, InMemoryAuditTrail
+from .audit import AuditEvent, AuditTrail, Entity
 from .durable_adapter import DurableRulesAdapter, Evaluation, Firing, HostAction
 from .errors import (
     EventRuleError,
@@ -51,7 +51,7 @@ from .records import (
     ReplenishmentStatus,
     Stage,
 )
-from .repositories import FulfilmentRecords, InMemoryFulfilmentRecords, ProcessRepository, Repository
+from .repositories import FulfilmentRecords, ProcessRepository, Repository
 from .returns import Resolution, ReturnAuthorisation, ReturnLine, ReturnReason, ReturnStatus
 from .stock import SupplyStockLevels
 
@@ -81,8 +81,6 @@ __all__ = [
     "GatewayResult",
     "Hold",
     "HostAction",
-    "InMemoryAuditTrail",
-    "InMemoryFulfilmentRecords",
     "JeopardyAlert",
     "LineProjection",
     "OrderBlockedError",

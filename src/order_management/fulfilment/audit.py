@@ -9,7 +9,6 @@ host can keep it in SQL.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-__all__ = ["AuditEvent", "AuditTrail", "Entity", "InMemoryAuditTrail", "plain"]
+__all__ = ["AuditEvent", "AuditTrail", "Entity", "plain"]
 
 
 class Entity(StrEnum):
@@ -63,24 +62,6 @@ class AuditTrail(Protocol):
         ...
 
     def all(self) -> list[AuditEvent]: ...
-
-
-class InMemoryAuditTrail:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._events: list[AuditEvent] = []
-
-    def append(self, events: Sequence[AuditEvent]) -> None:
-        with self._lock:
-            self._events.extend(events)
-
-    def for_order(self, order_id: str) -> list[AuditEvent]:
-        with self._lock:
-            return [e for e in self._events if e.order_id == order_id]
-
-    def all(self) -> list[AuditEvent]:
-        with self._lock:
-            return list(self._events)
 
 
 def plain(value: Any) -> Any:

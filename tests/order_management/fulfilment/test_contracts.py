@@ -1,6 +1,7 @@
 """Contract tests for the fulfilment Protocols: every implementation listed here must pass them.
 
-The host app adds its SQL repositories and real gateways to these lists.
+The in-memory unit of work's repositories are listed here; the host app runs
+the same tests on its SQL repositories (tests/oms_host/test_fulfilment_storage.py).
 """
 
 from __future__ import annotations
@@ -14,19 +15,26 @@ from order_management import ConcurrentUpdateError
 from order_management.fulfilment import (
     AuditEvent,
     Entity,
-    InMemoryAuditTrail,
     PaymentMethod,
     ProcessInstance,
     Stage,
     TestGateway,
 )
-from order_management.fulfilment.repositories import InMemoryProcesses, InMemoryRepository
+from order_management.unit_of_work import InMemoryStore
 from pricing_engine import Money
 
+
+def _in_memory(name: str):  # type: ignore[no-untyped-def]
+    """A repository of an open in-memory unit of work (writes land at once; the test thread holds its lock)."""
+    def make():  # type: ignore[no-untyped-def]
+        return getattr(InMemoryStore().unit_of_work().__enter__(), name)
+    return make
+
+
 GATEWAYS = [TestGateway]
-PROCESS_REPOSITORIES = [InMemoryProcesses]
-REPOSITORIES = [InMemoryRepository]
-AUDIT_TRAILS = [InMemoryAuditTrail]
+PROCESS_REPOSITORIES = [_in_memory("processes")]
+REPOSITORIES = [_in_memory("holds")]
+AUDIT_TRAILS = [_in_memory("audit")]
 EUR = lambda s: Money(Decimal(s), "EUR")  # noqa: E731
 T0 = dt.datetime(2025, 7, 15, 9, 30, tzinfo=dt.UTC)
 
