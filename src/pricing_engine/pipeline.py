@@ -223,7 +223,7 @@ def new_state(order: Order, rules: PricingRules, as_of: dt.date) -> PricingState
             "currency": order.currency,
             "channel": order.channel,
             "coupons": tuple(code.upper() for code in order.coupons),
-            "subtotal": _ZERO,
+            "list_amount": _ZERO,
             "quantity": sum((ln.quantity for ln in order.lines), _ZERO),
             "line_count": len(order.lines),
         },

@@ -136,8 +136,9 @@ VOCABULARY: tuple[Term, ...] = (
     _t("order.lines", list_of(record({"sku": STRING, "kind": enum(*LINE_KINDS), "quantity": DECIMAL,
                                        "product_model": STRING})), (_ORDER,),
        "the lines (`sum(order.lines.quantity)`, `'BIKE' in order.lines.sku`)"),
-    _t("order.subtotal", _MONEY, _ALL,
-       "the lines' net amount before tax; in pricing rules, which run before discounts, the lines at list price"),
+    _t("order.subtotal", _MONEY, (_ORDER, _EVENT), "the lines' net amount before tax, once priced"),
+    _t("order.list_amount", _MONEY, (_PRICING,),
+       "the lines at list price, before any discount (pricing rules run before discounts exist)"),
     _t("order.tax", _MONEY, (_ORDER,), "tax of the order, once priced"),
     _t("order.total", _MONEY, (_ORDER, _EVENT), "what the customer pays, tax included, once priced"),
     _t("order.manual_discounts", INTEGER, (_EVENT,), "how many manual discounts the order and its lines carry"),
@@ -236,8 +237,10 @@ class VocabularySchema(Schema):
         kinds = set().union(*(t.kinds for t in terms))
         if self.kind not in kinds:
             where = " and ".join(k.value for k in RuleKind if k in kinds) + " rules"
+            instead = _INSTEAD.get((path, self.kind))
             return UnknownSymbolError(f"`{path}` is only available in {where}",
-                                      hint="the order vocabulary in docs/rule-language.md lists who reads what")
+                                      hint=f"in {self.kind.value} rules, read `{instead}`" if instead else
+                                      "the order vocabulary in docs/rule-language.md lists who reads what")
         if not self.per_line and all(t.per_line for t in terms):
             return UnknownSymbolError(f"`{path}` is only available in per-line rules", hint=_LINE_HINT[self.kind])
         return None
@@ -279,6 +282,9 @@ def _type_text(type_: Type) -> str:
         return "money (order currency)"
     return str(type_)
 
+
+#: Where a name means something a rule kind cannot know yet, the name that kind reads instead.
+_INSTEAD = {("order.subtotal", RuleKind.PRICING): "order.list_amount"}
 
 def vocabulary_table() -> str:
     """The vocabulary as the Markdown table of ``docs/rule-language.md``.

@@ -167,6 +167,13 @@ def test_an_event_only_name_in_an_order_rule_says_where_it_is_available() -> Non
                for line in lines), lines
 
 
+def test_a_pricing_rule_reads_the_list_amount_where_order_rules_read_the_subtotal() -> None:
+    lines = _problems(DISCOUNTS.format(when="order.subtotal > 10"), pe.RULESET_KINDS)
+    assert any("`order.subtotal` is only available in order and event rules" in line for line in lines), lines
+    assert any("in pricing rules, read `order.list_amount`" in line for line in lines), lines
+    load_rulesets([("rules.yaml", DISCOUNTS.format(when="order.list_amount > 10"))], pe.RULESET_KINDS)
+
+
 def test_a_priced_total_in_a_pricing_rule_says_where_it_is_available() -> None:
     lines = _problems(DISCOUNTS.format(when="order.total > 10"), pe.RULESET_KINDS)
     assert any("rules.yaml:6:" in line and "`order.total` is only available in order and event rules" in line

@@ -251,7 +251,7 @@ def test_bundle_price_discounts_complete_sets_only():
 def test_order_level_discount_is_allocated_exactly_over_eligible_lines():
     rules = bundle(BASE, promos("""\
           - {id: order10, type: amount, level: order, value: 10.00, applies_to: {exclude_skus: [C]},
-             condition: "order.subtotal >= 50.00"}
+             condition: "order.list_amount >= 50.00"}
         """))
     p = price(rules, [{"sku": "A"}, {"sku": "B"}, {"sku": "C"}])
     assert [ln.discount_total for ln in p.lines] == [D("9.09"), D("0.91"), D("0.00")]

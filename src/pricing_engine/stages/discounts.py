@@ -42,8 +42,7 @@ class DiscountStage:
         if not indexes:
             return
         o = state.order
-        subtotal = sum((wl.amount for wl in state.lines), _ZERO)
-        state.order_env["order"]["subtotal"] = subtotal
+        state.order_env["order"]["list_amount"] = sum((wl.amount for wl in state.lines), _ZERO)
         customer = o.customer
         country = o.ship_to.country if o.ship_to else None
         region = o.ship_to.region if o.ship_to else None
