@@ -9,6 +9,7 @@ where ``.ci/run`` makes sure the server runs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
@@ -33,9 +34,9 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-@pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test session (dropped afterwards)."""
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str = "tarif_test") -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped afterwards; skipped (failed on CI) without PostgreSQL."""
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
@@ -47,7 +48,7 @@ def postgres_server_url() -> Iterator[str]:
         if _in_ci():
             pytest.fail(message + " — CI must run the PostgreSQL half of the suite", pytrace=False)
         pytest.skip(message)
-    name = f"tarif_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
         # a throw-away database need not wait for the disk on each commit
@@ -58,6 +59,13 @@ def postgres_server_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session (dropped afterwards)."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -121,29 +120,6 @@ def _sql(bundle, url: str, examples: int) -> tuple[UnitOfWorkKind, Callable[[], 
     return UnitOfWorkKind(f"sql-{db.engine.dialect.name}", new_bus, examples, steps=30), db.dispose
 
 
-def _postgres_url() -> Iterator[str]:
-    import sqlalchemy as sa
-
-    from tests.oms_host.conftest import POSTGRES_ADMIN_URL
-
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable ({type(exc.orig).__name__}); set TARIF_TEST_POSTGRES_URL")
-    name = f"tarif_machine_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 UNITS_OF_WORK = ["memory", "sql-sqlite", "sql-postgresql"]
 
 
@@ -159,11 +135,12 @@ def make_bus(request, bundle, tmp_path) -> Iterator[UnitOfWorkKind]:
         return
     if os.environ.get("TARIF_SKIP_POSTGRES"):
         pytest.skip("TARIF_SKIP_POSTGRES is set")
-    urls = _postgres_url()
-    kind, close = _sql(bundle, next(urls), examples=8)
-    yield kind
-    close()
-    next(urls, None)
+    from tests.oms_host.conftest import fresh_postgres_database
+
+    with fresh_postgres_database("tarif_machine") as url:
+        kind, close = _sql(bundle, url, examples=8)
+        yield kind
+        close()
 
 
 # -- the machine ---------------------------------------------------------------------------------
