@@ -36,7 +36,7 @@ from .promising.models import SupplyPosition
 from .promising.results import Reservation, SupplyKey
 from .revisions import render_diff
 
-__all__ = ["InMemoryStore", "InMemoryUnitOfWork", "UnitOfWork"]
+__all__ = ["EventRecorder", "InMemoryStore", "InMemoryUnitOfWork", "UnitOfWork"]
 
 T = TypeVar("T")
 
@@ -287,15 +287,44 @@ class _Audit:
         return list(self.store.audit)
 
 
-class InMemoryUnitOfWork:
+class EventRecorder:
+    """The events half of every unit of work: kept while it works, audited by its commit, then handed to the bus.
+
+    A unit of work calls :meth:`audit_entries` inside its commit (the audit
+    trail is written with everything else), then :meth:`events_committed`;
+    a rollback calls :meth:`events_discarded`, so a failed command leaves no
+    audit entry and triggers no follow-up.
+    """
+
+    def __init__(self) -> None:
+        self._events: list[DomainEvent] = []
+        self._committed: list[DomainEvent] = []
+
+    def record(self, *events: DomainEvent) -> None:
+        self._events.extend(events)
+
+    def collect_new_events(self) -> list[DomainEvent]:
+        events, self._committed = self._committed, []
+        return events
+
+    def audit_entries(self) -> list[AuditEvent]:
+        return [entry for event in self._events if (entry := event.audit()) is not None]
+
+    def events_committed(self) -> None:
+        self._committed.extend(self._events)
+        self._events.clear()
+
+    def events_discarded(self) -> None:
+        self._events.clear()
+
+
+class InMemoryUnitOfWork(EventRecorder):
     """A unit of work over an :class:`InMemoryStore`; see the module docstring."""
 
     def __init__(self, store: InMemoryStore) -> None:
+        super().__init__()
         self.store = store
         self._undo: list[Undo] = []
-        self._events: list[DomainEvent] = []
-        self._committed: list[DomainEvent] = []
-        self._depth = 0
         self._bind()
 
     def _bind(self) -> None:
@@ -312,32 +341,22 @@ class InMemoryUnitOfWork:
 
     def __enter__(self) -> InMemoryUnitOfWork:
         self.store.lock.acquire()
-        self._depth += 1
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         try:
             self.rollback()
         finally:
-            self._depth -= 1
             self.store.lock.release()
 
-    def record(self, *events: DomainEvent) -> None:
-        self._events.extend(events)
-
-    def collect_new_events(self) -> list[DomainEvent]:
-        events, self._committed = self._committed, []
-        return events
-
     def commit(self) -> None:
-        entries = [entry for event in self._events if (entry := event.audit()) is not None]
+        entries = self.audit_entries()
         if entries:
             self.audit.append(entries)
         self._undo.clear()
-        self._committed.extend(self._events)
-        self._events.clear()
+        self.events_committed()
 
     def rollback(self) -> None:
         while self._undo:
             self._undo.pop()()
-        self._events.clear()
+        self.events_discarded()

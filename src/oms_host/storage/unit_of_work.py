@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from order_management.events import DomainEvent
+from order_management.unit_of_work import EventRecorder
 
 from .database import Database, Transaction
 from .fulfilment import SqlAuditTrail, SqlFulfilmentRecords
@@ -28,16 +28,15 @@ from .reservations import SqlReservationStore
 __all__ = ["SqlUnitOfWork"]
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(EventRecorder):
     """See the module docstring. Make a new one per command (the bus does)."""
 
     def __init__(self, db: Database, now: Callable[[], dt.datetime] | None = None) -> None:
+        super().__init__()
         self.db = db
         self._now = now
         self._connection: Any = None
         self._transaction: Any = None
-        self._events: list[DomainEvent] = []
-        self._committed: list[DomainEvent] = []
         self._bind(db)
 
     def _bind(self, source: Database | Transaction) -> None:
@@ -75,26 +74,17 @@ class SqlUnitOfWork:
             self._transaction = None
             self._bind(self.db)
 
-    def record(self, *events: DomainEvent) -> None:
-        self._events.extend(events)
-
-    def collect_new_events(self) -> list[DomainEvent]:
-        events, self._committed = self._committed, []
-        return events
-
     def commit(self) -> None:
         if self._transaction is None:
             raise RuntimeError("commit outside `with uow:`")
         self.orders._apply(self._connection)
-        entries = [entry for event in self._events if (entry := event.audit()) is not None]
-        self.audit.append(entries)
+        self.audit.append(self.audit_entries())
         self._transaction.commit()
         self._transaction = None
         self._bind(self.db)  # reads after the commit see committed state, holding no lock
-        self._committed.extend(self._events)
-        self._events.clear()
+        self.events_committed()
 
     def rollback(self) -> None:
         if self._transaction is not None and self._transaction.is_active:
             self._transaction.rollback()
-        self._events.clear()
+        self.events_discarded()
