@@ -127,3 +127,12 @@ def browser_like(client):
     client.get("/api/me")
     client.headers.update({"Origin": str(client.base_url).rstrip("/"), CSRF_HEADER: client.cookies[CSRF_COOKIE]})
     return client
+
+
+def draft(**overrides):
+    """A two-line order for C-100 (a trail bike and two helmets), with ``overrides`` applied."""
+    order = {"customer_id": "C-100", "currency": "EUR", "channel": "web",
+             "lines": [{"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "1"},
+                       {"line_id": "2", "sku": "HELMET-AERO", "quantity": "2"}]}
+    order.update(overrides)
+    return order

@@ -25,7 +25,7 @@ from order_management.fulfilment import GatewayResult
 from order_management.fulfilment.returns import unit_refunds
 from order_management.promising import SupplyPosition
 from rule_language import load_ruleset_dir
-from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY, browser_like, empty
+from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY, browser_like, draft, empty
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 USERS = {"anna": Role.ORDER_DESK, "bob": Role.ORDER_DESK, "vera": Role.APPROVER, "paul": Role.PRICING_ADMIN,
@@ -71,14 +71,6 @@ def rulesets_copy(tmp_path: Path, edit=None, without: str | None = None) -> Path
     if edit:
         edit(folder)
     return folder
-
-
-def draft(**overrides):
-    order = {"customer_id": "C-100", "currency": "EUR", "channel": "web",
-             "lines": [{"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "1"},
-                       {"line_id": "2", "sku": "HELMET-AERO", "quantity": "2"}]}
-    order.update(overrides)
-    return order
 
 
 def helmets(quantity: int = 3):

@@ -29,7 +29,7 @@ from order_management import (
 )
 from order_management import commands as cmd
 from order_management.promising import SupplyPosition
-from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY
+from tests.oms_host.conftest import CUSTOMERS, RULESETS, SUPPLY, draft
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +46,6 @@ def host(db: Database, bundle, clock) -> Host:
     host.customers.put_many(CUSTOMERS)
     host.put_supply(SUPPLY)
     return host
-
-
-def draft(**overrides):
-    order = {"customer_id": "C-100", "currency": "EUR", "channel": "web",
-             "lines": [{"line_id": "1", "sku": "BIKE-TRAIL", "quantity": "1"},
-                       {"line_id": "2", "sku": "HELMET-AERO", "quantity": "2"}]}
-    order.update(overrides)
-    return order
 
 
 def capture(host: Host, order: dict, actor: str = "a"):
