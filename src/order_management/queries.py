@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .context import Totals
 from .errors import FieldProblem, OrderValidationError, Severity
 from .handlers import Dependencies, prepare
-from .handlers.capture import customer_of, new_order
+from .handlers.capture import configure_lines, customer_of, new_order
 from .model import OrderInput
 from .ports import LinePromise, PricingOutcome
 from .unit_of_work import UnitOfWork
@@ -52,15 +52,12 @@ def check_availability(draft: OrderInput, deps: Dependencies, uow: UnitOfWork) -
     customer = customer_of(deps, order)
     as_of = deps.today(deps.clock.now())
     order, _ = deps.rules.apply_defaults(order, customer, as_of)
-    lead_times: dict[str, int] = {}
-    if deps.products is not None:
-        for line in order.lines:
-            if line.product_model:
-                configured = deps.products.configure(line)
-                if configured.lead_time_days is not None:
-                    lead_times[line.line_id] = configured.lead_time_days
-    with uow:
-        return SupplyPromiser(uow.reservations, deps.sourcing).check(order, customer, as_of, lead_times)
+    problems: list[FieldProblem] = []
+    order, lead_times = configure_lines(order, deps, problems)
+    if problems:
+        raise OrderValidationError(problems)
+    # a what-if reads committed supply before any unit of work begins: it locks and writes nothing
+    return SupplyPromiser(uow.reservations, deps.sourcing).check(order, customer, as_of, lead_times)
 
 
 def quote(draft: OrderInput, deps: Dependencies) -> Quote:

@@ -26,7 +26,8 @@ from ..revisions import Revision
 from ..unit_of_work import UnitOfWork
 from .context import Dependencies, Handling, order_status, stock_items
 
-__all__ = ["CaptureResult", "Prepared", "capture_order", "new_order", "prepare", "problems_from_pydantic",
+__all__ = ["CaptureResult", "Prepared", "capture_order", "configure_lines", "new_order", "prepare",
+           "problems_from_pydantic",
            "with_promises"]
 
 
@@ -111,7 +112,7 @@ def prepare(order: Order, deps: Dependencies, as_of: dt.date) -> Prepared:
     customer = customer_of(deps, order)
     order, applied = deps.rules.apply_defaults(order, customer, as_of)
     problems: list[FieldProblem] = []
-    order, lead_times = _configure(order, deps, problems)
+    order, lead_times = configure_lines(order, deps, problems)
     if customer.blocked:
         problems.append(FieldProblem("customer_id", f"customer {customer.id} is blocked"))
     pricing = None
@@ -128,7 +129,7 @@ def prepare(order: Order, deps: Dependencies, as_of: dt.date) -> Prepared:
                     tuple(applied))
 
 
-def _configure(order: Order, deps: Dependencies, problems: list[FieldProblem]) -> tuple[Order, dict[str, int]]:
+def configure_lines(order: Order, deps: Dependencies, problems: list[FieldProblem]) -> tuple[Order, dict[str, int]]:
     """Configured lines checked and completed; their build times by line id. Problems go to ``problems``."""
     if deps.products is None:
         return order, {}
