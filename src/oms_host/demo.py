@@ -213,8 +213,7 @@ def _fulfil(host: Host, bus: MessageBus, clock: FixedClock, rng: random.Random,
     for moment, order_id in captured:
         if moment < end - dt.timedelta(days=days):
             continue
-        with host.unit_of_work() as uow:
-            status = uow.orders.get(order_id).order.status
+        status = host.order(order_id).order.status
         if status not in (OrderStatus.BOOKED, OrderStatus.BACKORDERED):
             continue
         steps = [(dt.timedelta(hours=1), "start", None), (dt.timedelta(hours=10), "step", "schedule"),

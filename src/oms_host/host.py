@@ -27,7 +27,7 @@ from oms_host.kinds import all_kinds
 from oms_host.storage import Database, OrderEvents, SqlCustomerDirectory, SqlReservationStore, SqlUnitOfWork
 from oms_host.storage.fulfilment import SqlFulfilmentRecords
 from oms_host.storage.schema import orders
-from order_management import Clock, ConfiguratorProducts, Dependencies, MessageBus, dependencies_from
+from order_management import Clock, ConfiguratorProducts, Dependencies, MessageBus, OrderRecord, dependencies_from
 from order_management import commands as cmd
 from order_management.promising import SupplyPosition
 from rule_language import Problem, RulesetBundle, RulesetLoadError, load_ruleset_dir
@@ -67,6 +67,10 @@ class Host:
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.db, self.clock.now)
+
+    def order(self, order_id: str) -> OrderRecord:
+        """An order as committed, for reading (a page, an API answer); opens no writing transaction."""
+        return self.unit_of_work().orders.get(order_id)
 
     @property
     def deps(self) -> Dependencies:

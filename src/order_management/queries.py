@@ -33,10 +33,10 @@ class Quote:
 
 def check_order(draft: OrderInput, deps: Dependencies, uow: UnitOfWork) -> list[FieldProblem]:
     """Every error capture would report for ``draft`` (none for an import already captured)."""
-    if draft.source_system and draft.external_ref:
-        with uow:
-            if uow.orders.find_by_external_ref(draft.source_system, draft.external_ref) is not None:
-                return []
+    # read before any unit begins: nothing is locked
+    if draft.source_system and draft.external_ref and uow.orders.find_by_external_ref(
+            draft.source_system, draft.external_ref) is not None:
+        return []
     try:
         prepare(new_order(draft, _DRAFT_ID), deps, deps.today(deps.clock.now()))
     except OrderValidationError as exc:

@@ -73,9 +73,8 @@ def _late(planned: dt.datetime | None, actual: dt.datetime | None) -> bool:
 def fulfilment_detail(host: Host, order_id: str) -> dict[str, Any]:
     records = host.records
     instance = records.processes.find(order_id)
-    with host.unit_of_work() as uow:  # one transaction: the order and its money read together
-        balance = balance_of(uow.orders.get(order_id), uow.returns.for_order(order_id),
-                             uow.payments.for_order(order_id))
+    balance = balance_of(host.order(order_id), records.returns.for_order(order_id),
+                         records.payments.for_order(order_id))
     return {
         "balance": {"total": plain(balance.total), "credited": plain(balance.credited), "paid": plain(balance.paid),
                     "outstanding": plain(balance.outstanding)},

@@ -205,8 +205,7 @@ def search(host: HostDep, user: Viewer, status: OrderStatus | None = None,
 
 
 def order_detail(host: Host, order_id: str) -> dict[str, Any]:
-    with host.unit_of_work() as uow:
-        record = uow.orders.get(order_id)
+    record = host.order(order_id)
     return record_detail(record, host.events.for_order(order_id))
 
 

@@ -179,8 +179,7 @@ def order_page(request: Request, order_id: str) -> HTMLResponse:
     user = _user(request)
     host = _host(request)
     try:
-        with host.unit_of_work() as uow:
-            record = uow.orders.get(order_id)
+        record = host.order(order_id)
     except OrderNotFoundError:
         return _page(request, "message.html", user, status=404, message=f"{order_id}: not found")
     detail = record_detail(record, host.events.for_order(order_id))
@@ -271,8 +270,7 @@ def quote_document(request: Request, order_id: str) -> HTMLResponse:
     """The quote as a printable HTML document; each view is recorded in the order's audit trail."""
     user = _user(request)
     host = _host(request)
-    with host.unit_of_work() as uow:
-        record = uow.orders.get(order_id)
+    record = host.order(order_id)
     host.events.record(order_id, user.actor, "document_viewed", host.clock.now(), document="quote",
                        version=record.version)
     return _page(request, "quote_doc.html", user, d=record_detail(record), order=record.order,
@@ -282,8 +280,7 @@ def quote_document(request: Request, order_id: str) -> HTMLResponse:
 def _document(request: Request, order_id: str, document: str, template: str, **context: Any) -> HTMLResponse:
     user = _user(request)
     host = _host(request)
-    with host.unit_of_work() as uow:
-        record = uow.orders.get(order_id)
+    record = host.order(order_id)
     host.events.record(order_id, user.actor, "document_viewed", host.clock.now(), document=document,
                        version=record.version)
     return _page(request, template, user, d=record_detail(record), order=record.order, printed=host.clock.now(),
